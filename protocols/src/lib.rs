@@ -16,10 +16,12 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod edge;
 pub mod event;
 pub mod id;
 pub mod kind;
 pub mod metric;
+pub mod sensor;
 pub mod time;
 pub mod topic;
 

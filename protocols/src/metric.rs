@@ -145,7 +145,7 @@ impl Value {
 impl serde::Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Self::Number(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => s.serialize_i64(*x as i64),
+            Self::Number(x) if x.abs() < 9.0e15 && (*x as i64) as f64 == *x => s.serialize_i64(*x as i64),
             Self::Number(x) => s.serialize_f64(*x),
             Self::Bool(b) => s.serialize_bool(*b),
             Self::Text(t) => s.serialize_str(t.as_str()),

@@ -181,15 +181,8 @@ impl Reading {
 
     /// The JSON payload.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
-        self.write_json(&mut out);
-        out
-    }
-
-    /// Appends the JSON payload to `out`.
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        // Serialising validated types into a Vec cannot fail.
-        let _ = serde_json::to_writer(out, self);
+        // Serialising validated types cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
     }
 
     /// Decodes and validates a JSON payload.

@@ -1,0 +1,1 @@
+//! LoRaWAN sensor payload formats: placeholder, filled in by the LoRaWAN work.
