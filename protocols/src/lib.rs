@@ -26,6 +26,10 @@ pub mod time;
 pub mod topic;
 
 #[cfg(feature = "alloc")]
+pub mod chirpstack;
+#[cfg(feature = "alloc")]
+pub mod deadletter;
+#[cfg(feature = "alloc")]
 pub mod line_protocol;
 #[cfg(feature = "alloc")]
 pub mod reading;
