@@ -4,4 +4,15 @@
 //! Data flows one way: `links` -> `normalize` -> `intake` (commit to the
 //! `journal`, then acknowledge the source) -> `forwarder` -> `sinks`.
 
+pub mod broker;
+pub mod clock;
+pub mod config;
+pub mod counters;
+pub mod daemon;
+pub mod devices;
+pub mod forwarder;
+pub mod intake;
 pub mod journal;
+pub mod links;
+pub mod normalize;
+pub mod sinks;

@@ -1,1 +1,154 @@
-fn main() {}
+//! `retrofit-gateway`: the command line of the site gateway (spec §10).
+//!
+//! `run` starts the daemon (SIGTERM/SIGINT drain and exit cleanly),
+//! `check` validates a config, `journal stats` reports the journal. This is
+//! the binary edge: errors become messages and exit codes here, nowhere
+//! else.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use retrofit_gateway::config::Config;
+use retrofit_gateway::journal::{Journal, Lane};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "retrofit-gateway", version, about = "Retrofit site gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway daemon.
+    Run {
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Validate a config file.
+    Check {
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Inspect the durable journal.
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Depth per output, oldest undelivered age, size on disk, drops.
+    Stats {
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config_path = match &cli.command {
+        Command::Run { config } | Command::Check { config } => config,
+        Command::Journal {
+            command: JournalCommand::Stats { config },
+        } => config,
+    };
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Check { .. } => {
+            println!("{}", config.summary());
+            Ok(())
+        }
+        Command::Run { .. } => run(config),
+        Command::Journal { .. } => journal_stats(&config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: Config) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let signals = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            signals.cancel();
+        });
+        retrofit_gateway::daemon::run(config, shutdown).await
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM"),
+        _ = int.recv() => tracing::info!("SIGINT"),
+    }
+}
+
+fn journal_stats(config: &Config) -> anyhow::Result<()> {
+    let journal = Journal::open_read_only(&config.gateway.data_dir).with_context(|| {
+        format!(
+            "cannot open the journal in {}",
+            config.gateway.data_dir.display()
+        )
+    })?;
+    let stats = journal.stats().context("cannot read journal stats")?;
+    println!("journal: {} bytes on disk", stats.file_bytes);
+    for lane in &stats.lanes {
+        println!(
+            "lane {}: {} records, {} bytes",
+            lane.lane.as_str(),
+            lane.records,
+            lane.bytes
+        );
+    }
+    for out in &stats.outputs {
+        for lane in [Lane::Urgent, Lane::Bulk] {
+            let l = out.lane(lane);
+            let age = l
+                .oldest_undelivered_age
+                .map_or("-".to_string(), |a| format!("{:.1}s", a.as_secs_f64()));
+            println!(
+                "output {} {}: depth {}, oldest undelivered {age}",
+                out.output,
+                lane.as_str(),
+                l.depth
+            );
+        }
+    }
+    println!("drops: {:?}", stats.drops);
+    Ok(())
+}

@@ -94,9 +94,44 @@ string_enum!(
     Presence { Online => "online", Offline => "offline", Unknown => "unknown" }
 );
 
+string_enum!(
+    /// The events of the model (spec §4), by name.
+    KnownEvent {
+        Entrapment => "entrapment",
+        DoorFault => "door_fault",
+        StoppedOutsideLanding => "stopped_outside_landing",
+        PowerLoss => "power_loss",
+        ChargerFault => "charger_fault",
+        SessionStarted => "session_started",
+        SessionStopped => "session_stopped",
+        HighWater => "high_water",
+        BlockageSuspected => "blockage_suspected",
+        BatteryLow => "battery_low",
+        SensorFault => "sensor_fault",
+        Offline => "offline",
+        JournalOverflow => "journal_overflow",
+    }
+);
+
+impl From<KnownEvent> for EventName {
+    /// Known names are valid by construction (checked by a test).
+    fn from(k: KnownEvent) -> Self {
+        let mut s = heapless::String::new();
+        let _ = s.push_str(k.as_str());
+        EventName(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_events_are_valid_names() {
+        for k in KnownEvent::ALL {
+            assert_eq!(EventName::parse(k.as_str()), Ok(EventName::from(*k)));
+        }
+    }
 
     #[test]
     fn closed_enums_round_trip() {

@@ -34,7 +34,7 @@ pub mod line_protocol;
 #[cfg(feature = "alloc")]
 pub mod reading;
 
-pub use event::{EventName, EventState, Presence, Severity, Source};
+pub use event::{EventName, EventState, KnownEvent, Presence, Severity, Source};
 pub use id::{Id, IdError};
 pub use kind::DeviceKind;
 pub use metric::{MetricName, Value};

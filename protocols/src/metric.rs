@@ -106,6 +106,15 @@ validated_name!(
     EnumText, ENUM_MAX_LEN, enum_start, name_rest, "an enum value"
 );
 
+impl MetricName {
+    /// Whether the name carries a unit suffix or is a counter (`_total`):
+    /// such a metric only takes numbers.
+    pub fn is_numeric(&self) -> bool {
+        let n = self.as_str();
+        n.ends_with("_total") || UNIT_SUFFIXES.iter().any(|s| n.ends_with(s))
+    }
+}
+
 /// A metric value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -145,7 +154,9 @@ impl Value {
 impl serde::Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Self::Number(x) if x.abs() < 9.0e15 && (*x as i64) as f64 == *x => s.serialize_i64(*x as i64),
+            Self::Number(x) if x.abs() < 9.0e15 && (*x as i64) as f64 == *x => {
+                s.serialize_i64(*x as i64)
+            }
             Self::Number(x) => s.serialize_f64(*x),
             Self::Bool(b) => s.serialize_bool(*b),
             Self::Text(t) => s.serialize_str(t.as_str()),
@@ -278,6 +289,16 @@ mod tests {
             assert!(MetricName::parse(bad).is_err(), "{bad:?}");
         }
         assert!(MetricName::parse(&"a".repeat(49)).is_err());
+    }
+
+    #[test]
+    fn unit_suffixes_make_numeric_metrics() {
+        for n in ["level_m", "rain_mm_h", "trips_total", "power_w", "rssi_dbm"] {
+            assert!(MetricName::parse(n).unwrap().is_numeric(), "{n}");
+        }
+        for n in ["door", "direction", "occupied", "mode", "status"] {
+            assert!(!MetricName::parse(n).unwrap().is_numeric(), "{n}");
+        }
     }
 
     #[test]

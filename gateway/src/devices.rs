@@ -1,0 +1,76 @@
+//! Configured devices (`[[device]]`, spec §9): identity, kind, the link that
+//! reaches them, their address on that link and their reporting interval.
+//!
+//! Only devices listed here ever produce readings; an input addressed to
+//! anything else is dead-lettered. Address keys are checked by the link the
+//! device belongs to.
+
+use retrofit_protocols::chirpstack::DevEui;
+use retrofit_protocols::{DeviceKind, Id};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Default reporting interval when a device does not state one.
+pub const DEFAULT_EXPECTED_INTERVAL_S: u32 = 300;
+
+/// A `[[device]]` entry as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceEntry {
+    pub id: Spanned<Id>,
+    pub kind: DeviceKind,
+    pub link: Spanned<Id>,
+    /// LoRaWAN address.
+    pub dev_eui: Option<Spanned<DevEui>>,
+    /// LoRaWAN payload decoder, used when an uplink has no `object`.
+    pub decoder: Option<Spanned<String>>,
+    /// Ultrasonic level sensors: height of the sensor above the bottom.
+    pub mount_height_m: Option<Spanned<f64>>,
+    /// Direct MQTT address: the topic the device publishes to.
+    pub topic: Option<Spanned<String>>,
+    #[serde(default = "default_interval")]
+    pub expected_interval_s: u32,
+}
+
+fn default_interval() -> u32 {
+    DEFAULT_EXPECTED_INTERVAL_S
+}
+
+/// A device as the running gateway knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: Id,
+    pub kind: DeviceKind,
+    pub link: Id,
+    pub expected_interval_s: u32,
+}
+
+impl DeviceEntry {
+    pub fn device(&self) -> Device {
+        Device {
+            id: self.id.get_ref().clone(),
+            kind: self.kind,
+            link: self.link.get_ref().clone(),
+            expected_interval_s: self.expected_interval_s.max(1),
+        }
+    }
+
+    /// The span of every address or decoding key present, by key name, so a
+    /// link can refuse the keys that do not belong to it.
+    pub fn address_keys(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+        let mut keys = Vec::new();
+        if let Some(v) = &self.dev_eui {
+            keys.push(("dev_eui", v.span()));
+        }
+        if let Some(v) = &self.decoder {
+            keys.push(("decoder", v.span()));
+        }
+        if let Some(v) = &self.mount_height_m {
+            keys.push(("mount_height_m", v.span()));
+        }
+        if let Some(v) = &self.topic {
+            keys.push(("topic", v.span()));
+        }
+        keys
+    }
+}

@@ -1,0 +1,245 @@
+//! The `lorawan` link: ChirpStack v4 uplink events from the network
+//! server's MQTT integration (spec §7), optionally through a shared
+//! subscription (`$share/{group}/...`) so several gateways split the load.
+//!
+//! Each uplink becomes one telemetry reading of the device its `devEui` is
+//! configured for: metrics from `object` when the network server decoded
+//! it, otherwise from the device's payload decoder; `seq` = `fCnt`, `ts` =
+//! the network server's receive time. Unknown devices and bad payloads are
+//! dead-lettered; a probe fault becomes a `sensor_fault` event.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use retrofit_protocols::chirpstack::{uplink_topic_filter, DevEui, Uplink};
+use retrofit_protocols::reading::{AlarmId, Body, BoundedText, EventBody, Metrics, Reading};
+use retrofit_protocols::sensor::{self, DecodeParams, SensorError, SensorFormat};
+use retrofit_protocols::{EventName, EventState, Id, KnownEvent, Severity, Source};
+
+use super::subscriber::MessageHandler;
+use super::{check_device_keys, LinkEntry};
+use crate::broker::BrokerConfig;
+use crate::config::error::Problems;
+use crate::devices::{Device, DeviceEntry};
+use crate::intake::now;
+use crate::normalize::{add_if_absent, check_size, metrics_from_json, Rejection};
+
+/// A LoRaWAN device and how to decode its payload.
+#[derive(Debug, Clone)]
+pub struct LorawanDevice {
+    pub device: Arc<Device>,
+    pub decoder: Option<SensorFormat>,
+    pub params: DecodeParams,
+}
+
+/// A validated `lorawan` link.
+#[derive(Debug, Clone)]
+pub struct LorawanConfig {
+    pub id: Id,
+    pub broker: BrokerConfig,
+    /// ChirpStack application id, or `+` for every application.
+    pub application: String,
+    /// Shared-subscription group, if the load is split between gateways.
+    pub shared_group: Option<Id>,
+    pub devices: HashMap<DevEui, LorawanDevice>,
+    pub site: Id,
+}
+
+impl LorawanConfig {
+    pub fn from_entry(
+        entry: LinkEntry,
+        gateway: &Id,
+        site: &Id,
+        devices: &[(&DeviceEntry, &Arc<Device>)],
+        problems: &mut Problems<'_>,
+    ) -> Option<Self> {
+        entry.refuse_keys(&["application", "shared_group"], problems);
+        let broker = entry.broker(gateway, problems);
+        let application = match &entry.application {
+            None => "+".to_string(),
+            Some(a) if is_application_level(a.get_ref()) => a.get_ref().clone(),
+            Some(a) => {
+                problems.at(
+                    a.span(),
+                    "application must be + or an application id ([A-Za-z0-9_-])",
+                );
+                return None;
+            }
+        };
+        let mut by_eui = HashMap::new();
+        for (entry_d, device) in devices {
+            let allowed = ["dev_eui", "decoder", "mount_height_m"];
+            if !check_device_keys(entry_d, &allowed, "dev_eui", problems) {
+                continue;
+            }
+            let Some(eui) = &entry_d.dev_eui else {
+                continue;
+            };
+            let decoder = entry_d
+                .decoder
+                .as_ref()
+                .and_then(|d| match d.get_ref().parse() {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        problems.at(d.span(), format!("{e}"));
+                        None
+                    }
+                });
+            let mount = entry_d.mount_height_m.as_ref();
+            if let Some(m) = mount.filter(|m| !(m.get_ref().is_finite() && *m.get_ref() > 0.0)) {
+                problems.at(
+                    m.span(),
+                    "mount_height_m must be a positive number of metres",
+                );
+            }
+            let params = DecodeParams {
+                f_port: 0,
+                mount_height_m: mount.map(|m| *m.get_ref()),
+            };
+            let lora = LorawanDevice {
+                device: Arc::clone(device),
+                decoder,
+                params,
+            };
+            if by_eui.insert(*eui.get_ref(), lora).is_some() {
+                problems.at(
+                    eui.span(),
+                    format!("duplicate dev_eui {} on this link", eui.get_ref()),
+                );
+            }
+        }
+        Some(Self {
+            id: entry.id.into_inner(),
+            broker: broker?,
+            application,
+            shared_group: entry.shared_group.map(|g| g.into_inner()),
+            devices: by_eui,
+            site: site.clone(),
+        })
+    }
+
+    /// The topic filter to subscribe to.
+    pub fn filter(&self) -> String {
+        let filter = uplink_topic_filter(&self.application);
+        match &self.shared_group {
+            Some(group) => format!("$share/{group}/{filter}"),
+            None => filter,
+        }
+    }
+}
+
+fn is_application_level(s: &str) -> bool {
+    s == "+"
+        || (!s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+impl MessageHandler for Arc<LorawanConfig> {
+    fn handle(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
+        self.reading_from_uplink(topic, payload)
+    }
+}
+
+impl LorawanConfig {
+    /// Normalizes one uplink event.
+    pub fn reading_from_uplink(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
+        check_size(payload)?;
+        let up: Uplink = serde_json::from_slice(payload).map_err(|e| Rejection::json(&e))?;
+        let eui = up.device_info.dev_eui;
+        if !topic.contains(&format!("/device/{eui}/")) {
+            return Err(Rejection::new(
+                "topic_mismatch",
+                format!("devEui {eui} is not the one in topic {topic}"),
+            ));
+        }
+        let lora = self.devices.get(&eui).ok_or_else(|| {
+            Rejection::new(
+                "unknown_device",
+                format!("no device configured with dev_eui {eui}"),
+            )
+        })?;
+        let device = &lora.device;
+        let ts = up.time.unwrap_or_else(now);
+        let seq = u64::from(up.f_cnt);
+        let body = match self.metrics(&up, lora) {
+            Ok(metrics) => Body::Telemetry(metrics),
+            Err(Decoded::Fault(e)) => sensor_fault(device, seq, &e),
+            Err(Decoded::Rejected(r)) => return Err(r),
+        };
+        Ok(Reading {
+            site: self.site.clone(),
+            kind: device.kind,
+            device: device.id.clone(),
+            connector: None,
+            ts,
+            seq,
+            source: Source::Lorawan,
+            body,
+        })
+    }
+
+    fn metrics(&self, up: &Uplink<'_>, lora: &LorawanDevice) -> Result<Metrics, Decoded> {
+        let mut metrics = match &up.object {
+            Some(object) => metrics_from_json(object).map_err(Decoded::Rejected)?,
+            None => decode_payload(up, lora)?,
+        };
+        if let Some(rx) = up.best_rx() {
+            add_if_absent(&mut metrics, "rssi_dbm", f64::from(rx.rssi));
+            add_if_absent(&mut metrics, "snr_db", rx.snr);
+        }
+        Ok(metrics)
+    }
+}
+
+/// Why an uplink produced no metrics.
+enum Decoded {
+    /// The probe reported a fault: an event, not a dead letter.
+    Fault(SensorError),
+    Rejected(Rejection),
+}
+
+fn decode_payload(up: &Uplink<'_>, lora: &LorawanDevice) -> Result<Metrics, Decoded> {
+    let format = lora.decoder.ok_or_else(|| {
+        Decoded::Rejected(Rejection::new(
+            "no_decoder",
+            "uplink has no object and the device has no decoder",
+        ))
+    })?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(up.data.as_bytes())
+        .map_err(|e| {
+            Decoded::Rejected(Rejection::new(
+                "invalid_field",
+                format!("data is not base64: {e}"),
+            ))
+        })?;
+    let params = DecodeParams {
+        f_port: up.f_port,
+        ..lora.params
+    };
+    match sensor::decode(format, &bytes, &params) {
+        Ok(m) => Ok(m.into_iter().collect()),
+        Err(e) if e.is_sensor_fault() => Err(Decoded::Fault(e)),
+        Err(e) => Err(Decoded::Rejected(Rejection::new(
+            e.reason(),
+            format!("{format}: {e}"),
+        ))),
+    }
+}
+
+fn sensor_fault(device: &Device, seq: u64, e: &SensorError) -> Body {
+    let event = EventName::from(KnownEvent::SensorFault);
+    Body::Event(EventBody {
+        alarm_id: AlarmId::for_raise(&device.id, &event, seq),
+        event,
+        severity: Severity::Minor,
+        state: EventState::Instant,
+        detail: BoundedText::lossy(&e.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! Links: the inputs of the gateway, one module per kind of link, each with
+//! its config beside it (spec §7, §9).
+//!
+//! A `[[link]]` entry is decoded here into the typed config of its link,
+//! with the devices that belong to it. A link turns what it receives into
+//! readings or dead letters and submits them to the intake; it acknowledges
+//! its source only when the intake says they are durable. A link must never
+//! block other links, nor crash on input.
+
+pub mod lorawan;
+pub mod mqtt;
+pub mod subscriber;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use retrofit_protocols::Id;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::broker::{BrokerConfig, BrokerUrl};
+use crate::config::error::Problems;
+use crate::config::secret::SecretFile;
+use crate::devices::{Device, DeviceEntry};
+
+/// The `type` of a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkType {
+    Lorawan,
+    Mqtt,
+    Serial,
+    Modbus,
+    Ocpp,
+}
+
+/// A `[[link]]` entry as written; which keys apply depends on `type`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkEntry {
+    pub id: Spanned<Id>,
+    #[serde(rename = "type")]
+    pub link_type: Spanned<LinkType>,
+    pub url: Option<Spanned<BrokerUrl>>,
+    pub client_id: Option<String>,
+    pub username: Option<String>,
+    pub password_file: Option<SecretFile>,
+    pub application: Option<Spanned<String>>,
+    pub shared_group: Option<Spanned<Id>>,
+}
+
+/// A validated link with its devices.
+#[derive(Debug, Clone)]
+pub enum LinkSpec {
+    Lorawan(lorawan::LorawanConfig),
+    Mqtt(mqtt::MqttLinkConfig),
+}
+
+impl LinkSpec {
+    pub fn id(&self) -> &Id {
+        match self {
+            Self::Lorawan(c) => &c.id,
+            Self::Mqtt(c) => &c.id,
+        }
+    }
+
+    /// The source its readings are marked with.
+    pub fn source(&self) -> retrofit_protocols::Source {
+        match self {
+            Self::Lorawan(_) => retrofit_protocols::Source::Lorawan,
+            Self::Mqtt(_) => retrofit_protocols::Source::Mqtt,
+        }
+    }
+}
+
+impl LinkEntry {
+    /// Validates the entry for its type, with the devices that name it.
+    pub fn into_spec(
+        self,
+        gateway: &Id,
+        site: &Id,
+        devices: &[(&DeviceEntry, &Arc<Device>)],
+        problems: &mut Problems<'_>,
+    ) -> Option<LinkSpec> {
+        match *self.link_type.get_ref() {
+            LinkType::Lorawan => {
+                lorawan::LorawanConfig::from_entry(self, gateway, site, devices, problems)
+                    .map(LinkSpec::Lorawan)
+            }
+            LinkType::Mqtt => {
+                mqtt::MqttLinkConfig::from_entry(self, gateway, site, devices, problems)
+                    .map(LinkSpec::Mqtt)
+            }
+            other => {
+                problems.at(
+                    self.link_type.span(),
+                    format!("link type {other:?} is not available in this build yet"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The broker of an MQTT-based link (`url` is required).
+    pub fn broker(&self, gateway: &Id, problems: &mut Problems<'_>) -> Option<BrokerConfig> {
+        let Some(url) = &self.url else {
+            problems.at(
+                self.id.span(),
+                format!("link {} needs a url", self.id.get_ref()),
+            );
+            return None;
+        };
+        Some(BrokerConfig {
+            url: url.get_ref().clone(),
+            client_id: self
+                .client_id
+                .clone()
+                .unwrap_or_else(|| format!("retrofit-{gateway}-{}", self.id.get_ref())),
+            username: self.username.clone(),
+            password: self.password_file.clone(),
+        })
+    }
+
+    /// Refuses keys of the entry that `allowed` does not list.
+    pub fn refuse_keys(&self, allowed: &[&str], problems: &mut Problems<'_>) {
+        let present: [(&str, Option<Range<usize>>); 2] = [
+            ("application", self.application.as_ref().map(Spanned::span)),
+            (
+                "shared_group",
+                self.shared_group.as_ref().map(Spanned::span),
+            ),
+        ];
+        for (key, span) in present {
+            if let Some(span) = span.filter(|_| !allowed.contains(&key)) {
+                problems.at(span, format!("key {key} does not apply to this link type"));
+            }
+        }
+    }
+}
+
+/// Refuses device keys that do not belong to the device's link type and
+/// reports a missing required address key.
+pub fn check_device_keys(
+    entry: &DeviceEntry,
+    allowed: &[&str],
+    required: &str,
+    problems: &mut Problems<'_>,
+) -> bool {
+    let keys = entry.address_keys();
+    for (key, span) in &keys {
+        if !allowed.contains(key) {
+            problems.at(
+                span.clone(),
+                format!(
+                    "key {key} does not apply to a device on link {}",
+                    entry.link.get_ref()
+                ),
+            );
+        }
+    }
+    let has_required = keys.iter().any(|(k, _)| *k == required);
+    if !has_required {
+        problems.at(
+            entry.id.span(),
+            format!(
+                "device {} needs {required} on link {}",
+                entry.id.get_ref(),
+                entry.link.get_ref()
+            ),
+        );
+    }
+    has_required
+}

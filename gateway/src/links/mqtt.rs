@@ -1,0 +1,128 @@
+//! The `mqtt` link: devices that publish JSON to their own topic (spec §7).
+//!
+//! Payload: `{"metrics":{...}, "ts":"RFC 3339" (optional), "seq":N
+//! (optional)}`. Without `ts` the receive time is used; without `seq`,
+//! the timestamp in milliseconds. Each device's topic is configured (no
+//! wildcards); anything else is dead-lettered.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use retrofit_protocols::reading::{Body, Reading};
+use retrofit_protocols::{Id, Source, Timestamp};
+use serde::Deserialize;
+
+use super::subscriber::MessageHandler;
+use super::{check_device_keys, LinkEntry};
+use crate::broker::BrokerConfig;
+use crate::config::error::Problems;
+use crate::devices::{Device, DeviceEntry};
+use crate::intake::now;
+use crate::normalize::{check_size, metrics_from_json, Rejection};
+
+/// Longest device topic.
+const TOPIC_MAX_LEN: usize = 256;
+
+/// A validated `mqtt` link.
+#[derive(Debug, Clone)]
+pub struct MqttLinkConfig {
+    pub id: Id,
+    pub broker: BrokerConfig,
+    /// Device by the topic it publishes to.
+    pub devices: HashMap<String, Arc<Device>>,
+    pub site: Id,
+}
+
+/// A direct device's payload.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevicePayload {
+    metrics: serde_json::Map<String, serde_json::Value>,
+    ts: Option<Timestamp>,
+    seq: Option<u64>,
+}
+
+fn is_plain_topic(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= TOPIC_MAX_LEN
+        && !t.starts_with('$')
+        && !t.contains(['+', '#', '\0'])
+        && !t.chars().any(char::is_control)
+}
+
+impl MqttLinkConfig {
+    pub fn from_entry(
+        entry: LinkEntry,
+        gateway: &Id,
+        site: &Id,
+        devices: &[(&DeviceEntry, &Arc<Device>)],
+        problems: &mut Problems<'_>,
+    ) -> Option<Self> {
+        entry.refuse_keys(&[], problems);
+        let broker = entry.broker(gateway, problems);
+        let mut by_topic = HashMap::new();
+        for (d, device) in devices {
+            if !check_device_keys(d, &["topic"], "topic", problems) {
+                continue;
+            }
+            let Some(topic) = &d.topic else { continue };
+            if !is_plain_topic(topic.get_ref()) {
+                problems.at(
+                    topic.span(),
+                    "topic must be a plain topic: no wildcards, no $ prefix, at most 256 bytes",
+                );
+            } else if by_topic
+                .insert(topic.get_ref().clone(), Arc::clone(device))
+                .is_some()
+            {
+                problems.at(
+                    topic.span(),
+                    format!("duplicate topic {} on this link", topic.get_ref()),
+                );
+            }
+        }
+        Some(Self {
+            id: entry.id.into_inner(),
+            broker: broker?,
+            devices: by_topic,
+            site: site.clone(),
+        })
+    }
+
+    /// One subscription per device topic.
+    pub fn filters(&self) -> Vec<String> {
+        let mut topics: Vec<String> = self.devices.keys().cloned().collect();
+        topics.sort();
+        topics
+    }
+
+    /// Normalizes one device message.
+    pub fn reading_from_message(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
+        check_size(payload)?;
+        let device = self.devices.get(topic).ok_or_else(|| {
+            Rejection::new(
+                "unknown_device",
+                format!("no device configured for topic {topic}"),
+            )
+        })?;
+        let msg: DevicePayload =
+            serde_json::from_slice(payload).map_err(|e| Rejection::json(&e))?;
+        let ts = msg.ts.unwrap_or_else(now);
+        Ok(Reading {
+            site: self.site.clone(),
+            kind: device.kind,
+            device: device.id.clone(),
+            connector: None,
+            ts,
+            seq: msg.seq.unwrap_or(ts.as_millis() as u64),
+            source: Source::Mqtt,
+            body: Body::Telemetry(metrics_from_json(&msg.metrics)?),
+        })
+    }
+}
+
+impl MessageHandler for Arc<MqttLinkConfig> {
+    fn handle(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
+        self.reading_from_message(topic, payload)
+    }
+}

@@ -1,0 +1,163 @@
+//! Normalization shared by the links: from decoded input to the canonical
+//! model, and the rejection type for everything that fails (spec §4, §13).
+//!
+//! Every metric name, value and enum is validated through
+//! `retrofit_protocols`; nothing here lets an unvalidated string through.
+//! Rejections carry a short machine reason (counted in metrics and put on
+//! the dead-letter topic) and a human detail.
+
+use retrofit_protocols::metric::enum_code;
+use retrofit_protocols::reading::{Metrics, METRICS_MAX};
+use retrofit_protocols::{MetricName, Value, MAX_INPUT_BYTES};
+
+/// Why an input was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// A short reason, valid as an ID: `malformed_json`, `unknown_device`...
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+impl Rejection {
+    pub fn new(reason: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            reason,
+            detail: detail.into(),
+        }
+    }
+
+    /// Classifies a JSON decoding error.
+    pub fn json(e: &serde_json::Error) -> Self {
+        let reason = match e.classify() {
+            serde_json::error::Category::Data => "invalid_field",
+            _ => "malformed_json",
+        };
+        Self::new(reason, e.to_string())
+    }
+}
+
+/// Refuses inputs over the size limit before any parsing.
+pub fn check_size(input: &[u8]) -> Result<(), Rejection> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(Rejection::new(
+            "oversized",
+            format!(
+                "{} bytes is over the {MAX_INPUT_BYTES}-byte limit",
+                input.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates one metric: the name, the value type and, for enum metrics of
+/// the model, the enum value.
+pub fn metric(name: &str, value: &serde_json::Value) -> Result<(MetricName, Value), Rejection> {
+    let name = MetricName::parse(name)
+        .map_err(|e| Rejection::new("invalid_metric", format!("metric name {name:?} {e}")))?;
+    let value = match value {
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .and_then(|x| Value::number(x).ok())
+            .ok_or_else(|| Rejection::new("invalid_value", format!("{name}: {n} is not finite")))?,
+        serde_json::Value::String(s) => {
+            let v = Value::text(s)
+                .map_err(|e| Rejection::new("invalid_value", format!("{name}: {e}")))?;
+            enum_code(name.as_str(), s)
+                .map_err(|e| Rejection::new("invalid_value", format!("{name}: {s:?} {e}")))?;
+            v
+        }
+        other => {
+            return Err(Rejection::new(
+                "invalid_value",
+                format!("{name}: expected a number, bool or enum string, got {other}"),
+            ))
+        }
+    };
+    if name.is_numeric() && !matches!(value, Value::Number(_)) {
+        return Err(Rejection::new(
+            "invalid_value",
+            format!("{name} has a unit and takes numbers only"),
+        ));
+    }
+    Ok((name, value))
+}
+
+/// Validates a JSON object of metrics (codec output, direct MQTT payload).
+pub fn metrics_from_json(
+    object: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Metrics, Rejection> {
+    if object.len() > METRICS_MAX {
+        return Err(Rejection::new(
+            "too_many_metrics",
+            format!("{} metrics, at most {METRICS_MAX}", object.len()),
+        ));
+    }
+    if object.is_empty() {
+        return Err(Rejection::new("no_metrics", "the input carries no metric"));
+    }
+    object.iter().map(|(k, v)| metric(k, v)).collect()
+}
+
+/// Adds `name = value` unless the metrics already have it.
+pub fn add_if_absent(metrics: &mut Metrics, name: &str, value: f64) {
+    if metrics.len() >= METRICS_MAX || metrics.iter().any(|(n, _)| n.as_str() == name) {
+        return;
+    }
+    if let (Ok(n), Ok(v)) = (MetricName::parse(name), Value::number(value)) {
+        metrics.push((n, v));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn accepts_model_values() {
+        let m = metrics_from_json(&object(
+            json!({"level_m": 1.5, "moving": true, "direction": "up"}),
+        ))
+        .unwrap();
+        assert_eq!(m.len(), 3);
+        let direction = m.iter().find(|(n, _)| n.as_str() == "direction").unwrap();
+        assert_eq!(direction.1, Value::text("up").unwrap());
+    }
+
+    #[test]
+    fn rejects_injection_and_wrong_types() {
+        let cases = [
+            (json!({"level m": 1}), "invalid_metric"),
+            (json!({"a,b=c": 1}), "invalid_metric"),
+            (json!({"x\ny": 1}), "invalid_metric"),
+            (json!({"level_m": "1.5 m"}), "invalid_value"),
+            (json!({"level_m": "deep"}), "invalid_value"),
+            (json!({"trips_total": true}), "invalid_value"),
+            (json!({"level_m": [1]}), "invalid_value"),
+            (json!({"level_m": null}), "invalid_value"),
+            (json!({"direction": "sideways"}), "invalid_value"),
+            (json!({}), "no_metrics"),
+        ];
+        for (input, reason) in cases {
+            let got = metrics_from_json(&object(input.clone())).unwrap_err();
+            assert_eq!(got.reason, reason, "{input}");
+        }
+    }
+
+    #[test]
+    fn size_limit() {
+        assert!(check_size(&vec![b' '; MAX_INPUT_BYTES]).is_ok());
+        assert_eq!(
+            check_size(&vec![b' '; MAX_INPUT_BYTES + 1])
+                .unwrap_err()
+                .reason,
+            "oversized"
+        );
+    }
+}
