@@ -1,0 +1,325 @@
+//! End to end through real processes: ChirpStack-style uplinks into a real
+//! Mosquitto, the gateway binary, normalized topics on a second real
+//! Mosquitto, points in a real VictoriaMetrics.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use retrofit_protocols::Timestamp;
+use support::fleet::{self, Expected, FleetDevice};
+use support::mqtt::{publish_all, Collector, Message};
+use support::{GatewayProcess, Mosquitto, VictoriaMetrics};
+
+const DEVICES: usize = 300;
+
+struct Rig {
+    input: Mosquitto,
+    _output: Mosquitto,
+    vm: VictoriaMetrics,
+    collector: Collector,
+    gateway: GatewayProcess,
+    devices: Vec<FleetDevice>,
+    _dir: tempfile::TempDir,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+impl Rig {
+    fn start(devices: usize) -> Self {
+        let (input, output, vm) = (
+            Mosquitto::start(),
+            Mosquitto::start(),
+            VictoriaMetrics::start(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let devices = fleet::devices(devices);
+        let config = fleet::config(
+            &devices,
+            &input.url(),
+            &output.url(),
+            Some(&vm.url()),
+            &dir.path().join("data"),
+            "",
+        );
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, config).unwrap();
+        let collector = Collector::start(output.port, "retrofit/v1/#");
+        let gateway = GatewayProcess::start(&path);
+        let rig = Self {
+            input,
+            _output: output,
+            vm,
+            collector,
+            gateway,
+            devices,
+            _dir: dir,
+        };
+        rig.wait_for_pipeline();
+        rig
+    }
+
+    /// Sends a canary uplink until it comes out normalized: the link has
+    /// subscribed and both outputs are connected.
+    fn wait_for_pipeline(&self) {
+        let canary = &self.devices[0];
+        for attempt in 0..100u32 {
+            let ((topic, payload), _) =
+                fleet::uplink(canary, 1_000_000 + attempt, Timestamp(now_ms()), true);
+            publish_all(self.input.port, vec![(topic, payload)]);
+            let seen = self
+                .collector
+                .on("/telemetry")
+                .iter()
+                .any(|m| m.json()["device"] == canary.id.as_str());
+            if seen {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "gateway never forwarded the canary; log:\n{}",
+            self.gateway.log()
+        );
+    }
+}
+
+fn telemetry_of(messages: &[Message], seq_below: u64) -> Vec<serde_json::Value> {
+    messages
+        .iter()
+        .filter(|m| m.topic.ends_with("/telemetry"))
+        .map(Message::json)
+        .filter(|j| j["seq"].as_u64().is_some_and(|s| s < seq_below))
+        .collect()
+}
+
+fn assert_reading(json: &serde_json::Value, want: &Expected, topic: Option<&str>) {
+    assert_eq!(json["device"], want.device.as_str(), "{json}");
+    assert_eq!(json["site"], fleet::SITE);
+    assert_eq!(json["source"], "lorawan");
+    assert_eq!(json["ts"], want.ts.to_string().as_str(), "{json}");
+    for (k, v) in &want.metrics {
+        assert_eq!(&json["metrics"][k], v, "metric {k} of {json}");
+    }
+    assert_eq!(json["metrics"]["rssi_dbm"], -97, "{json}");
+    if let Some(t) = topic {
+        let kind = json["kind"].as_str().unwrap();
+        assert_eq!(
+            t,
+            format!(
+                "retrofit/v1/{}/{kind}/{}/telemetry",
+                fleet::SITE,
+                want.device
+            )
+        );
+    }
+}
+
+#[test]
+fn every_uplink_arrives_once_on_its_topic_and_in_the_store() {
+    let rig = Rig::start(DEVICES);
+    let base = now_ms() - 60_000;
+    let mut uplinks = Vec::new();
+    let mut expected = HashMap::new();
+    for (i, d) in rig.devices.iter().enumerate() {
+        let (msg, want) = fleet::uplink(d, 10 + i as u32, Timestamp(base + i as i64), i % 4 != 0);
+        uplinks.push(msg);
+        expected.insert(d.id.clone(), want);
+    }
+    assert_eq!(
+        publish_all(rig.input.port, uplinks),
+        DEVICES,
+        "broker acknowledged every uplink"
+    );
+
+    rig.collector
+        .wait_for("every normalized reading", Duration::from_secs(60), |m| {
+            telemetry_of(m, 1_000_000).len() >= DEVICES
+        });
+    // Exactly once per device, on the right topic, with the right payload.
+    let messages = rig.collector.messages();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for m in messages.iter().filter(|m| m.topic.ends_with("/telemetry")) {
+        let json = m.json();
+        if json["seq"].as_u64().unwrap() >= 1_000_000 {
+            continue;
+        }
+        let device = json["device"].as_str().unwrap().to_string();
+        assert_reading(&json, &expected[&device], Some(&m.topic));
+        *seen.entry(device).or_default() += 1;
+    }
+    assert_eq!(seen.len(), DEVICES);
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "duplicates: {:?}",
+        seen.iter().filter(|(_, &n)| n > 1).collect::<Vec<_>>()
+    );
+
+    // The store: one point per reading with the right tags, fields and timestamp.
+    support::wait_until("points in the store", Duration::from_secs(60), || {
+        rig.vm.sample_count("parking_occupied|drainage_level_m") >= DEVICES + 1
+    });
+    let series = rig.vm.export("parking_occupied|drainage_level_m");
+    let mut points = 0;
+    for s in &series {
+        let device = s["metric"]["device"].as_str().unwrap();
+        assert_eq!(s["metric"]["site"], fleet::SITE);
+        let stamps = s["timestamps"].as_array().unwrap();
+        let values = s["values"].as_array().unwrap();
+        for (t, v) in stamps.iter().zip(values) {
+            let Some(want) = expected
+                .get(device)
+                .filter(|w| w.ts.as_millis() == t.as_i64().unwrap())
+            else {
+                continue;
+            };
+            points += 1;
+            let (name, value) = &want.metrics[0];
+            assert!(s["metric"]["__name__"].as_str().unwrap().ends_with(name));
+            let expected_value = value
+                .as_f64()
+                .unwrap_or_else(|| f64::from(u8::from(value == &serde_json::Value::Bool(true))));
+            assert_eq!(v.as_f64().unwrap(), expected_value, "{device}");
+        }
+    }
+    assert_eq!(points, DEVICES, "one point per reading in the store");
+}
+
+#[test]
+fn hostile_input_is_dead_lettered_and_good_traffic_keeps_flowing() {
+    let rig = Rig::start(4);
+    let d = &rig.devices[1];
+    let ((topic, good), _) = fleet::uplink(d, 5, Timestamp(now_ms()), true);
+    let good_json: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    let variant = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good_json.clone();
+        f(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    };
+    let unknown_eui = "00000000000000ff";
+    let hostile: Vec<(&str, String, Vec<u8>)> = vec![
+        (
+            "malformed_json",
+            topic.clone(),
+            b"{\"deviceInfo\": ".to_vec(),
+        ),
+        ("malformed_json", topic.clone(), vec![0xff, 0xfe, 0x00]),
+        (
+            "invalid_field",
+            topic.clone(),
+            variant(&|v| v["fCnt"] = "many".into()),
+        ),
+        (
+            "invalid_field",
+            topic.clone(),
+            variant(&|v| {
+                v.as_object_mut().unwrap().remove("deviceInfo");
+            }),
+        ),
+        (
+            "invalid_metric",
+            topic.clone(),
+            variant(&|v| v["object"] = serde_json::json!({"level_m,site=x": 1})),
+        ),
+        (
+            "invalid_metric",
+            topic.clone(),
+            variant(&|v| v["object"] = serde_json::json!({"a/b/#": 1})),
+        ),
+        (
+            "invalid_value",
+            topic.clone(),
+            variant(&|v| v["object"] = serde_json::json!({"level_m": "1\n2"})),
+        ),
+        (
+            "unknown_device",
+            topic.replace(&d.eui.to_string(), unknown_eui),
+            variant(&|v| v["deviceInfo"]["devEui"] = unknown_eui.into()),
+        ),
+        ("oversized", topic.clone(), {
+            let mut v = good_json.clone();
+            v["deviceInfo"]["deviceName"] = "x".repeat(70_000).into();
+            serde_json::to_vec(&v).unwrap()
+        }),
+    ];
+    let mut batch: Vec<(String, Vec<u8>)> = hostile
+        .iter()
+        .map(|(_, t, p)| (t.clone(), p.clone()))
+        .collect();
+    let ((t2, good_after), want) = fleet::uplink(d, 6, Timestamp(now_ms() + 1), false);
+    batch.push((t2, good_after));
+    assert_eq!(publish_all(rig.input.port, batch), hostile.len() + 1);
+
+    rig.collector.wait_for(
+        "dead letters and the good reading",
+        Duration::from_secs(30),
+        |m| {
+            let letters = m
+                .iter()
+                .filter(|x| x.topic.ends_with("/deadletter"))
+                .count();
+            let good = m
+                .iter()
+                .any(|x| x.topic.ends_with("/telemetry") && x.json()["seq"] == 6);
+            letters >= hostile.len() && good
+        },
+    );
+    let letters: Vec<serde_json::Value> = rig
+        .collector
+        .on("/deadletter")
+        .iter()
+        .map(Message::json)
+        .collect();
+    let reasons: Vec<&str> = letters
+        .iter()
+        .map(|l| l["reason"].as_str().unwrap())
+        .collect();
+    for (reason, _, _) in &hostile {
+        assert!(
+            reasons.contains(reason),
+            "no dead letter for {reason}: {reasons:?}"
+        );
+    }
+    for l in &letters {
+        assert_eq!(l["gateway"], fleet::GATEWAY);
+        assert_eq!(l["link"], "ns");
+        assert!(
+            l["input"].as_str().unwrap().len() <= 1536,
+            "excerpt is bounded"
+        );
+    }
+    let good = rig
+        .collector
+        .on("/telemetry")
+        .into_iter()
+        .map(|m| m.json())
+        .find(|j| j["seq"] == 6)
+        .unwrap();
+    assert_reading(&good, &want, None);
+    // Nothing hostile reached the store: only the canary and the good reading.
+    support::wait_until("good point in the store", Duration::from_secs(30), || {
+        rig.vm
+            .export("drainage_.*|parking_.*")
+            .iter()
+            .any(|s| s["metric"]["device"] == d.id.as_str())
+    });
+    for s in rig.vm.export(".*") {
+        let name = s["metric"]["__name__"].as_str().unwrap();
+        assert!(
+            !name.contains("site=x") && !name.contains('#') && !name.contains('/'),
+            "{name}"
+        );
+        if let Some(dev) = s["metric"]["device"].as_str() {
+            assert!(
+                rig.devices.iter().any(|d| d.id == dev) || dev == fleet::GATEWAY,
+                "unexpected device {dev}"
+            );
+        }
+    }
+}
