@@ -1,0 +1,16 @@
+//! The retrofit simulator's library: synthetic LoRaWAN fleets, ChirpStack
+//! uplink rendering, paced load generation and the one-command demo, used
+//! by the `retrofit-sim` binary and its tests.
+//!
+//! It models devices and drives brokers; it never redefines the gateway's
+//! model (that lives in `retrofit-protocols`) and never talks to anything
+//! but the brokers it is pointed at.
+
+pub mod broker_url;
+pub mod duration_arg;
+pub mod fleet;
+pub mod load;
+pub mod pacer;
+pub mod sensor_model;
+pub mod site_config;
+pub mod uplink_event;
