@@ -1,0 +1,184 @@
+//! The drainage node: water level (median then exponential filtering), rain
+//! from a tipping-bucket gauge, and the drainage alarms (spec §4:
+//! `level_m`, `rain_mm_total`, `rain_mm_h`, `battery_pct`; `high_water`,
+//! `blockage_suspected`, `battery_low`, `sensor_fault`).
+//!
+//! A snapshot is sent when the filtered level has moved by
+//! `report_level_change_m` since the last one, when the high-water band
+//! changes, and at least every `report_interval_ms`. This module never
+//! reads hardware: [`DrainageBoard`] (or a simulation) produces the
+//! [`DrainageSample`].
+
+pub mod blockage;
+mod board;
+pub mod high_water;
+pub mod rain;
+
+use retrofit_protocols::DeviceKind;
+
+pub use blockage::{BlockageConfig, BlockageDetector};
+pub use board::DrainageBoard;
+pub use high_water::{HighWaterConfig, HighWaterDetector, WaterBand};
+pub use rain::RainAccumulator;
+
+use super::battery::{BatteryConfig, BatteryMonitor};
+use super::health::{Faults, SensorHealth, SensorId};
+use super::output::{NodeOutput, OutputError, ReportSchedule, Telemetry};
+use super::NodeApp;
+use crate::error::ConfigError;
+use crate::signal::{Ema, Median};
+
+/// Samples in the level's median filter.
+pub const LEVEL_MEDIAN_LEN: usize = 5;
+
+/// One poll's inputs; `None` where a sensor is absent or failed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrainageSample {
+    pub level_m: Option<f32>,
+    /// The rain gauge's cumulative tip count.
+    pub rain_tips: u32,
+    pub battery_pct: Option<f32>,
+    pub faults: Faults,
+}
+
+/// Drainage node settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrainageConfig {
+    /// Weight of each median-filtered level in the average, (0, 1].
+    pub level_alpha: f32,
+    pub high_water: HighWaterConfig,
+    pub blockage: BlockageConfig,
+    pub mm_per_tip: f32,
+    pub battery: BatteryConfig,
+    pub sensor_fault_after: u8,
+    pub report_interval_ms: u32,
+    pub report_level_change_m: f32,
+}
+
+impl Default for DrainageConfig {
+    fn default() -> Self {
+        Self {
+            level_alpha: 0.3,
+            high_water: HighWaterConfig::default(),
+            blockage: BlockageConfig::default(),
+            mm_per_tip: 0.2,
+            battery: BatteryConfig::default(),
+            sensor_fault_after: 5,
+            report_interval_ms: 300_000,
+            report_level_change_m: 0.05,
+        }
+    }
+}
+
+/// What was last reported.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Reported {
+    level_m: Option<f32>,
+    band: WaterBand,
+}
+
+/// The drainage application.
+#[derive(Debug, Clone)]
+pub struct DrainageApp {
+    median: Median<LEVEL_MEDIAN_LEN>,
+    average: Ema,
+    high_water: HighWaterDetector,
+    blockage: BlockageDetector,
+    rain: RainAccumulator,
+    battery: BatteryMonitor,
+    battery_pct: Option<f32>,
+    health: SensorHealth,
+    schedule: ReportSchedule,
+    report_level_change_m: f32,
+    last_reported: Option<Reported>,
+}
+
+impl DrainageApp {
+    pub fn new(config: DrainageConfig) -> Result<Self, ConfigError> {
+        ConfigError::check(
+            config.level_alpha > 0.0 && config.level_alpha <= 1.0,
+            "level_alpha",
+            "must be in (0, 1]",
+        )?;
+        ConfigError::check(
+            config.report_level_change_m.is_finite() && config.report_level_change_m > 0.0,
+            "report_level_change_m",
+            "must be a positive number",
+        )?;
+        Ok(Self {
+            median: Median::default(),
+            average: Ema::new(config.level_alpha),
+            high_water: HighWaterDetector::new(config.high_water)?,
+            blockage: BlockageDetector::new(config.blockage)?,
+            rain: RainAccumulator::new(config.mm_per_tip)?,
+            battery: BatteryMonitor::new(config.battery)?,
+            battery_pct: None,
+            health: SensorHealth::new(config.sensor_fault_after),
+            schedule: ReportSchedule::new(u64::from(config.report_interval_ms)),
+            report_level_change_m: config.report_level_change_m,
+            last_reported: None,
+        })
+    }
+
+    /// The filtered level, if any reading has arrived.
+    pub fn level_m(&self) -> Option<f32> {
+        self.average.value()
+    }
+
+    fn changed_since_report(&self, now: &Reported) -> bool {
+        let Some(last) = self.last_reported else {
+            return true;
+        };
+        let moved = match (last.level_m, now.level_m) {
+            (Some(a), Some(b)) => (a - b).abs() >= self.report_level_change_m,
+            (a, b) => a.is_some() != b.is_some(),
+        };
+        moved || last.band != now.band
+    }
+
+    fn telemetry(&mut self, now_ms: u64) -> Result<Telemetry, OutputError> {
+        let mut t = Telemetry::default();
+        if let Some(level) = self.level_m() {
+            t.number("level_m", f64::from(level))?;
+        }
+        t.number("rain_mm_total", f64::from(self.rain.mm_total()))?;
+        t.number("rain_mm_h", f64::from(self.rain.mm_last_hour(now_ms)))?;
+        if let Some(pct) = self.battery_pct {
+            t.number("battery_pct", f64::from(pct))?;
+        }
+        Ok(t)
+    }
+}
+
+impl NodeApp for DrainageApp {
+    type Sample = DrainageSample;
+    const KIND: DeviceKind = DeviceKind::Drainage;
+
+    fn update(&mut self, sample: &DrainageSample, now_ms: u64) -> Result<NodeOutput, OutputError> {
+        let mut faults = sample.faults;
+        let mut out = NodeOutput::default();
+        self.rain.update(sample.rain_tips, now_ms);
+        if let Some(raw) = faults.checked(SensorId::Level, sample.level_m, |x| x.is_finite()) {
+            let level = self.median.update(raw).and_then(|m| self.average.update(m));
+            if let Some(level) = level {
+                out.event(self.high_water.update(level))?;
+                out.event(self.blockage.update(level, self.rain.last_tip_ms(), now_ms))?;
+            }
+        }
+        if let Some(pct) = faults.checked(SensorId::Battery, sample.battery_pct, |x| x.is_finite())
+        {
+            self.battery_pct = Some(pct);
+            out.event(self.battery.update(pct))?;
+        }
+        out.event(self.health.update(faults))?;
+        let now = Reported {
+            level_m: self.level_m(),
+            band: self.high_water.band(),
+        };
+        if self.schedule.due(self.changed_since_report(&now), now_ms) {
+            self.last_reported = Some(now);
+            out.telemetry = Some(self.telemetry(now_ms)?);
+        }
+        Ok(out)
+    }
+}
