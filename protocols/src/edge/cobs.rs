@@ -1,5 +1,7 @@
 //! Consistent Overhead Byte Stuffing (COBS): removes every 0x00 from a frame
-//! so that 0x00 can delimit frames on the wire.
+//! so that 0x00 can delimit frames on the wire. Public for tools and fuzzing
+//! that build frames by hand; [`super::encode`] and [`super::FrameDecoder`]
+//! use it for everything else.
 //!
 //! Pure slice functions, no allocation. They must never panic, whatever the
 //! input: an output that does not fit and a malformed stuffed frame are

@@ -44,22 +44,12 @@ impl FrameDecoder {
     /// Takes one byte; returns a result when it completed a frame. Empty
     /// frames (two delimiters in a row) are skipped silently.
     pub fn push(&mut self, byte: u8) -> Option<Result<Frame, DecodeError>> {
-        if byte != 0 {
-            if !self.overflowed && self.stuffed.push(byte).is_err() {
-                self.overflowed = true;
-                self.stuffed.clear();
-            }
-            return None;
+        if byte == 0 {
+            self.end_frame()
+        } else {
+            self.absorb(&[byte]);
+            None
         }
-        if core::mem::take(&mut self.overflowed) {
-            return Some(Err(DecodeError::Oversized));
-        }
-        if self.stuffed.is_empty() {
-            return None;
-        }
-        let result = decode_stuffed(&mut self.stuffed);
-        self.stuffed.clear();
-        Some(result)
     }
 
     /// Feeds a chunk; the iterator yields one result per completed frame.
@@ -74,6 +64,29 @@ impl FrameDecoder {
     /// Bytes of an unfinished frame held so far (0 between frames).
     pub fn buffered(&self) -> usize {
         self.stuffed.len()
+    }
+}
+
+impl FrameDecoder {
+    /// Appends delimiter-free bytes to the current frame.
+    fn absorb(&mut self, bytes: &[u8]) {
+        if !self.overflowed && self.stuffed.extend_from_slice(bytes).is_err() {
+            self.overflowed = true;
+            self.stuffed.clear();
+        }
+    }
+
+    /// A delimiter arrived: the current frame's result, if it had bytes.
+    fn end_frame(&mut self) -> Option<Result<Frame, DecodeError>> {
+        if core::mem::take(&mut self.overflowed) {
+            return Some(Err(DecodeError::Oversized));
+        }
+        if self.stuffed.is_empty() {
+            return None;
+        }
+        let result = decode_stuffed(&mut self.stuffed);
+        self.stuffed.clear();
+        Some(result)
     }
 }
 
@@ -92,10 +105,17 @@ pub struct Frames<'d, 'b> {
 impl Iterator for Frames<'_, '_> {
     type Item = Result<Frame, DecodeError>;
 
+    /// Copies whole runs up to the next delimiter at a time.
     fn next(&mut self) -> Option<Self::Item> {
-        while let Some((&byte, rest)) = self.input.split_first() {
-            self.input = rest;
-            if let Some(result) = self.decoder.push(byte) {
+        while !self.input.is_empty() {
+            let Some(end) = self.input.iter().position(|&b| b == 0) else {
+                self.decoder.absorb(self.input);
+                self.input = &[];
+                return None;
+            };
+            self.decoder.absorb(&self.input[..end]);
+            self.input = &self.input[end + 1..];
+            if let Some(result) = self.decoder.end_frame() {
                 return Some(result);
             }
         }

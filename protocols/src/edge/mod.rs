@@ -11,7 +11,7 @@
 //! microcontroller and must survive any bytes a wire can deliver.
 
 mod body;
-mod cobs;
+pub mod cobs;
 mod crc;
 mod cursor;
 mod decoder;
@@ -26,6 +26,7 @@ mod hostile_tests;
 #[cfg(test)]
 mod round_trip_tests;
 
+pub use crc::crc16;
 pub use decoder::{FrameDecoder, Frames};
 pub use error::{DecodeError, EncodeError, Field, Problem};
 pub use message::{

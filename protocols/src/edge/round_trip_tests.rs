@@ -156,8 +156,10 @@ proptest! {
         let mut decoder = FrameDecoder::new();
         let mut got: std::vec::Vec<_> = decoder.feed(head).collect();
         got.extend(decoder.feed(tail));
-        prop_assert_eq!(got, std::vec![Ok(frame)]);
         prop_assert_eq!(decoder.buffered(), 0);
+        let byte_by_byte: std::vec::Vec<_> = bytes.iter().filter_map(|&b| decoder.push(b)).collect();
+        prop_assert_eq!(&byte_by_byte, &got);
+        prop_assert_eq!(got, std::vec![Ok(frame)]);
     }
 
     #[test]
@@ -277,7 +279,11 @@ fn ack_covers_cumulative_and_selective_sequences() {
 
 #[test]
 fn sizes_stay_small_enough_for_a_node_stack() {
-    std::println!("Frame {} B, FrameDecoder {} B", size_of::<Frame>(), size_of::<FrameDecoder>());
+    std::println!(
+        "Frame {} B, FrameDecoder {} B",
+        size_of::<Frame>(),
+        size_of::<FrameDecoder>()
+    );
     assert!(size_of::<Frame>() <= 1400);
     assert!(size_of::<FrameDecoder>() <= MAX_STUFFED_LEN + 16);
 }
