@@ -6,6 +6,7 @@
 //! Rejections carry a short machine reason (counted in metrics and put on
 //! the dead-letter topic) and a human detail.
 
+use retrofit_protocols::flat_object::{FlatObject, Scalar};
 use retrofit_protocols::metric::enum_code;
 use retrofit_protocols::reading::{Metrics, METRICS_MAX};
 use retrofit_protocols::{MetricName, Value, MAX_INPUT_BYTES};
@@ -50,44 +51,33 @@ pub fn check_size(input: &[u8]) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Validates one metric: the name, the value type and, for enum metrics of
-/// the model, the enum value.
-pub fn metric(name: &str, value: &serde_json::Value) -> Result<(MetricName, Value), Rejection> {
+/// Validates one metric: the name, the value type (numbers only for
+/// metrics with a unit) and, for enum metrics of the model, the enum value.
+pub fn metric(name: &str, value: &Scalar<'_>) -> Result<(MetricName, Value), Rejection> {
     let name = MetricName::parse(name)
         .map_err(|e| Rejection::new("invalid_metric", format!("metric name {name:?} {e}")))?;
+    let invalid = |why: String| Rejection::new("invalid_value", format!("{name}: {why}"));
     let value = match value {
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => n
-            .as_f64()
-            .and_then(|x| Value::number(x).ok())
-            .ok_or_else(|| Rejection::new("invalid_value", format!("{name}: {n} is not finite")))?,
-        serde_json::Value::String(s) => {
-            let v = Value::text(s)
-                .map_err(|e| Rejection::new("invalid_value", format!("{name}: {e}")))?;
-            enum_code(name.as_str(), s)
-                .map_err(|e| Rejection::new("invalid_value", format!("{name}: {s:?} {e}")))?;
-            v
+        Scalar::Bool(b) => Value::Bool(*b),
+        Scalar::Number(x) => Value::number(*x).map_err(|e| invalid(e.to_string()))?,
+        Scalar::Str(s) => {
+            enum_code(name.as_str(), s).map_err(|e| invalid(format!("{s:?} {e}")))?;
+            Value::text(s).map_err(|e| invalid(e.to_string()))?
         }
-        other => {
-            return Err(Rejection::new(
-                "invalid_value",
-                format!("{name}: expected a number, bool or enum string, got {other}"),
-            ))
+        Scalar::Other(what) => {
+            return Err(invalid(format!(
+                "expected a number, bool or enum string, got {what}"
+            )))
         }
     };
     if name.is_numeric() && !matches!(value, Value::Number(_)) {
-        return Err(Rejection::new(
-            "invalid_value",
-            format!("{name} has a unit and takes numbers only"),
-        ));
+        return Err(invalid("has a unit and takes numbers only".into()));
     }
     Ok((name, value))
 }
 
-/// Validates a JSON object of metrics (codec output, direct MQTT payload).
-pub fn metrics_from_json(
-    object: &serde_json::Map<String, serde_json::Value>,
-) -> Result<Metrics, Rejection> {
+/// Validates a flat object of metrics (codec output, direct MQTT payload).
+pub fn metrics_from_json(object: &FlatObject<'_>) -> Result<Metrics, Rejection> {
     if object.len() > METRICS_MAX {
         return Err(Rejection::new(
             "too_many_metrics",
@@ -97,7 +87,18 @@ pub fn metrics_from_json(
     if object.is_empty() {
         return Err(Rejection::new("no_metrics", "the input carries no metric"));
     }
-    object.iter().map(|(k, v)| metric(k, v)).collect()
+    let mut metrics = Metrics::with_capacity(object.len() + 2);
+    for (k, v) in object.iter() {
+        let (name, value) = metric(k, v)?;
+        if metrics.iter().any(|(n, _)| *n == name) {
+            return Err(Rejection::new(
+                "invalid_metric",
+                format!("metric {name} appears twice"),
+            ));
+        }
+        metrics.push((name, value));
+    }
+    Ok(metrics)
 }
 
 /// Adds `name = value` unless the metrics already have it.
@@ -115,8 +116,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn object(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-        v.as_object().cloned().unwrap()
+    fn object(v: serde_json::Value) -> FlatObject<'static> {
+        serde_json::from_str(Box::leak(v.to_string().into_boxed_str())).unwrap()
     }
 
     #[test]

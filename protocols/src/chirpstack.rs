@@ -14,6 +14,8 @@ use core::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::flat_object::FlatObject;
+
 /// A LoRaWAN device EUI (64 bits), written as 16 lowercase hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DevEui(pub u64);
@@ -114,8 +116,8 @@ pub struct Uplink<'a> {
     #[serde(borrow, default, skip_serializing_if = "str_is_empty")]
     pub data: Cow<'a, str>,
     /// Codec output, when the device profile has a codec.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<FlatObject<'a>>,
     #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub rx_info: Vec<RxInfo<'a>>,
 }

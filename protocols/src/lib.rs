@@ -30,6 +30,8 @@ pub mod chirpstack;
 #[cfg(feature = "alloc")]
 pub mod deadletter;
 #[cfg(feature = "alloc")]
+pub mod flat_object;
+#[cfg(feature = "alloc")]
 pub mod line_protocol;
 #[cfg(feature = "alloc")]
 pub mod reading;

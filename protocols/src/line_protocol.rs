@@ -26,7 +26,7 @@ pub const PRECISION: &str = "ms";
 pub enum LineError {
     #[error("empty name or tag value")]
     Empty,
-    #[error("tab, CR, LF, NUL or a trailing backslash outside a string field")]
+    #[error("tab, CR, LF, NUL, a trailing backslash or a leading # outside a string field")]
     Unrepresentable,
 }
 
@@ -54,6 +54,10 @@ fn push_escaped(out: &mut String, s: &str, special: &[char]) {
 /// Writes an escaped measurement name.
 pub fn write_measurement(out: &mut String, name: &str) -> Result<(), LineError> {
     check_key(name)?;
+    // A line starting with `#` is a comment; it cannot be escaped.
+    if name.starts_with('#') {
+        return Err(LineError::Unrepresentable);
+    }
     push_escaped(out, name, &[',', ' ']);
     Ok(())
 }
@@ -95,8 +99,10 @@ impl<'a> Fields<'a> {
 
     pub fn float(&mut self, key: &str, v: f64) -> Result<(), LineError> {
         self.key(key)?;
-        // Display of f64 never uses exponents; NaN is excluded by `Value`.
-        let _ = write!(self.out, "{v}");
+        // Shortest round-trip form (exponents allowed by line protocol);
+        // non-finite values are excluded by `Value` and written as 0.
+        let v = if v.is_finite() { v } else { 0.0 };
+        self.out.push_str(ryu::Buffer::new().format_finite(v));
         Ok(())
     }
 
@@ -230,7 +236,7 @@ mod tests {
         write_reading(&mut out, &sample()).unwrap();
         assert_eq!(
             out,
-            "drainage,site=kangfu-garden,device=drain-w17 level_m=1.234,battery_pct=87.5,rssi_dbm=-97,snr_db=7.5 1795867200123\n"
+            "drainage,site=kangfu-garden,device=drain-w17 level_m=1.234,battery_pct=87.5,rssi_dbm=-97.0,snr_db=7.5 1795867200123\n"
         );
     }
 
@@ -258,6 +264,10 @@ mod tests {
         check_key(s).is_ok()
     }
 
+    fn representable_measurement(s: &str) -> bool {
+        representable(s) && !s.starts_with('#')
+    }
+
     proptest! {
         /// Arbitrary tag values, field keys and string fields parse back to
         /// the same values with an independent parser, or are refused
@@ -281,7 +291,8 @@ mod tests {
                     f.finish(ts);
                     Ok(())
                 });
-            let expected = representable(&measurement) && representable(&tag) && representable(&key);
+            let expected =
+                representable_measurement(&measurement) && representable(&tag) && representable(&key);
             prop_assert_eq!(ok.is_ok(), expected);
             if !expected {
                 return Ok(());

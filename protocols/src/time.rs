@@ -75,18 +75,40 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// Length of `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub const RFC3339_LEN: usize = 24;
+
+impl Timestamp {
+    /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` (clamped to the supported range)
+    /// into `buf` without the formatting machinery.
+    pub fn write_rfc3339(self, buf: &mut [u8; RFC3339_LEN]) -> &str {
         let ms = self.0.clamp(0, MAX_MS);
         let (y, mo, d) = civil_from_days(ms.div_euclid(MS_PER_DAY));
         let rem = ms.rem_euclid(MS_PER_DAY);
-        let (h, mi, s, milli) = (
-            rem / 3_600_000,
-            rem / 60_000 % 60,
-            rem / 1000 % 60,
-            rem % 1000,
-        );
-        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+        let fields: [(usize, u64, usize); 7] = [
+            (0, y as u64, 4),
+            (5, u64::from(mo), 2),
+            (8, u64::from(d), 2),
+            (11, (rem / 3_600_000) as u64, 2),
+            (14, (rem / 60_000 % 60) as u64, 2),
+            (17, (rem / 1000 % 60) as u64, 2),
+            (20, (rem % 1000) as u64, 3),
+        ];
+        *buf = *b"0000-00-00T00:00:00.000Z";
+        for (at, mut value, width) in fields {
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        // Only ASCII digits and separators were written.
+        core::str::from_utf8(buf).unwrap_or("1970-01-01T00:00:00.000Z")
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.write_rfc3339(&mut [0; RFC3339_LEN]))
     }
 }
 
@@ -192,7 +214,7 @@ impl FromStr for Timestamp {
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(self.write_rfc3339(&mut [0; RFC3339_LEN]))
     }
 }
 

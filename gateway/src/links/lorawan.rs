@@ -149,7 +149,12 @@ impl LorawanConfig {
         check_size(payload)?;
         let up: Uplink = serde_json::from_slice(payload).map_err(|e| Rejection::json(&e))?;
         let eui = up.device_info.dev_eui;
-        if !topic.contains(&format!("/device/{eui}/")) {
+        if topic
+            .split('/')
+            .nth(3)
+            .and_then(|s| s.parse::<DevEui>().ok())
+            != Some(eui)
+        {
             return Err(Rejection::new(
                 "topic_mismatch",
                 format!("devEui {eui} is not the one in topic {topic}"),

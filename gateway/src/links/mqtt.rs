@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use retrofit_protocols::flat_object::FlatObject;
 use retrofit_protocols::reading::{Body, Reading};
 use retrofit_protocols::{Id, Source, Timestamp};
 use serde::Deserialize;
@@ -36,8 +37,9 @@ pub struct MqttLinkConfig {
 /// A direct device's payload.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DevicePayload {
-    metrics: serde_json::Map<String, serde_json::Value>,
+struct DevicePayload<'a> {
+    #[serde(borrow)]
+    metrics: FlatObject<'a>,
     ts: Option<Timestamp>,
     seq: Option<u64>,
 }
