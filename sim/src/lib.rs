@@ -7,7 +7,10 @@
 //! but the brokers it is pointed at.
 
 pub mod broker_url;
+pub mod demo;
+pub mod demo_stats;
 pub mod duration_arg;
+pub mod embedded_broker;
 pub mod fleet;
 pub mod load;
 pub mod pacer;

@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use retrofit_protocols::Id;
 use retrofit_sim::broker_url::BrokerUrl;
+use retrofit_sim::demo::{run_demo, DemoOptions};
 use retrofit_sim::duration_arg::parse_duration;
 use retrofit_sim::fleet::FleetSpec;
 use retrofit_sim::load::{run_load, LoadOptions, StopAfter};
@@ -34,6 +35,8 @@ enum Command {
     Fleet(FleetArgs),
     /// Publish ChirpStack uplinks for the LoRaWAN devices of a config.
     Load(LoadArgs),
+    /// Run broker, gateway and a simulated community in one process.
+    Demo(DemoArgs),
 }
 
 #[derive(Args)]
@@ -77,9 +80,25 @@ struct LoadArgs {
     object_ratio: f64,
 }
 
+#[derive(Args)]
+struct DemoArgs {
+    /// Simulated sensors: half parking spaces, half drainage wells.
+    #[arg(long, default_value_t = 20)]
+    devices: u32,
+    /// Uplinks per second across the community.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Seed of the simulated values.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rumqttd::router=off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -142,6 +161,18 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let opts = DemoOptions {
+        devices: args.devices,
+        rate: args.rate,
+        duration: args.duration,
+        seed: args.seed,
+    };
+    let outcome = run_demo(opts, cancel_on_ctrl_c()).await?;
+    println!("demo stopped: load {}", outcome.load);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -149,6 +180,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Fleet(args) => fleet(args),
         Command::Load(args) => load(args).await,
+        Command::Demo(args) => demo(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

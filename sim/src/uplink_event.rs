@@ -203,13 +203,13 @@ mod tests {
             mount_height_m: Some(3.0),
         };
         let metrics = decode(SensorFormat::DraginoLdds75, &bytes, &params).unwrap();
-        let object = up.object.as_ref().unwrap();
-        assert_eq!(object.len(), metrics.len());
-        assert_eq!(object["level_m"], json!(1.234));
         let rx = up.best_rx().unwrap();
         assert!((-118..=-70).contains(&rx.rssi));
 
         let raw: Value = serde_json::from_slice(&event.payload).unwrap();
+        let object = raw["object"].as_object().unwrap();
+        assert_eq!(object.len(), metrics.len());
+        assert_eq!(object["level_m"], json!(1.234));
         let freq = raw["txInfo"]["frequency"].as_u64().unwrap();
         assert!((486_300_000..=487_700_000).contains(&freq), "{freq}");
         let dedup = raw["deduplicationId"].as_str().unwrap();

@@ -68,6 +68,20 @@ fn prints_n_devices_with_unique_valid_ids_and_euis() {
 
     let target = load_target(&text).expect("load reads what fleet writes");
     assert_eq!(target.devices.len(), 501);
+    let config = retrofit_gateway::config::Config::parse(&text, "fleet.toml")
+        .unwrap_or_else(|e| panic!("the gateway refuses the fleet config:\n{e}"));
+    assert_eq!(config.devices.len(), 501);
+}
+
+#[test]
+fn the_lorawan_example_config_is_valid_for_gateway_and_simulator() {
+    let text = include_str!("../../config/examples/lorawan.toml");
+    let config = retrofit_gateway::config::Config::parse(text, "lorawan.toml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.devices.len(), 4);
+    let target = load_target(text).unwrap();
+    let formats: HashSet<SensorFormat> = target.devices.iter().map(|d| d.format).collect();
+    assert_eq!(formats.len(), 2);
 }
 
 #[test]

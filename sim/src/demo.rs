@@ -1,0 +1,221 @@
+//! `retrofit-sim demo`: one command, no outside services. Starts an
+//! embedded MQTT broker, runs the gateway in-process with a fleet config
+//! (no time-series store, journal in a temporary directory), drives it with
+//! the load generator at a modest rate, and prints what arrives on
+//! `retrofit/v1/#` every couple of seconds until Ctrl-C or `--duration`.
+//!
+//! Every wait is bounded. The demo leaves nothing behind: the journal's
+//! directory is removed on exit.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use retrofit_protocols::Id;
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker_url::BrokerUrl;
+use crate::demo_stats::DemoStats;
+use crate::embedded_broker::start_embedded_broker;
+use crate::fleet::FleetSpec;
+use crate::load::{run_load, LoadOptions, LoadReport, StopAfter};
+use crate::site_config::load_target;
+
+/// The demo community (spec §2).
+pub const DEMO_SITE: &str = "kangfu-garden";
+/// How often the summary is printed.
+const SUMMARY_EVERY: Duration = Duration::from_secs(2);
+/// How long the gateway may take to drain and stop.
+const GATEWAY_STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How to run the demo.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub devices: u32,
+    /// Uplinks per second across the fleet.
+    pub rate: f64,
+    pub duration: Option<Duration>,
+    pub seed: u64,
+}
+
+/// What the demo saw, for the closing lines and for tests.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoOutcome {
+    pub load: LoadReport,
+    pub telemetry: u64,
+    pub devices_seen: usize,
+    pub dead_letters: u64,
+}
+
+type SharedStats = Arc<Mutex<DemoStats>>;
+
+fn with_stats<T>(stats: &SharedStats, f: impl FnOnce(&mut DemoStats) -> T) -> T {
+    f(&mut stats.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Subscribes to the normalized topics and feeds `stats` until `stop`.
+fn watch_output(broker: &BrokerUrl, stats: SharedStats, stop: CancellationToken) -> JoinHandle<()> {
+    let mut options = MqttOptions::new(
+        format!("retrofit-sim-demo-{}", std::process::id()),
+        broker.host.clone(),
+        broker.port,
+    );
+    options.set_keep_alive(Duration::from_secs(30));
+    options.set_max_packet_size(256 * 1024, 256 * 1024);
+    let (client, eventloop) = AsyncClient::new(options, 64);
+    tokio::spawn(async move {
+        if client
+            .subscribe("retrofit/v1/#", QoS::AtLeastOnce)
+            .await
+            .is_ok()
+        {
+            observe(eventloop, stats, stop).await;
+        }
+    })
+}
+
+async fn observe(mut eventloop: EventLoop, stats: SharedStats, stop: CancellationToken) {
+    loop {
+        let polled = tokio::select! {
+            _ = stop.cancelled() => return,
+            polled = eventloop.poll() => polled,
+        };
+        match polled {
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                with_stats(&stats, |s| s.observe(&p.topic, &p.payload));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "demo subscriber lost the broker");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// Runs the demo until `cancel` fires or the duration passes.
+pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::Result<DemoOutcome> {
+    let broker = start_embedded_broker()?;
+    println!("embedded MQTT broker on {broker}; normalized output on retrofit/v1/#");
+    let data_dir = tempfile::Builder::new()
+        .prefix("retrofit-demo-")
+        .tempdir()?;
+    let text = FleetSpec {
+        devices: opts.devices,
+        site: Id::parse(DEMO_SITE)?,
+        broker: broker.clone(),
+        influx: None,
+        data_dir: data_dir.path().to_path_buf(),
+        http: None,
+    }
+    .render()?;
+    let config = retrofit_gateway::config::Config::parse(&text, "demo fleet")
+        .map_err(|e| anyhow!("the generated config is invalid:\n{e}"))?;
+    let target = load_target(&text)?;
+
+    let stats = SharedStats::default();
+    let watcher_stop = CancellationToken::new();
+    let watcher = watch_output(&broker, stats.clone(), watcher_stop.clone());
+    let gateway_stop = CancellationToken::new();
+    let mut gateway = tokio::spawn(retrofit_gateway::daemon::run(config, gateway_stop.clone()));
+    println!(
+        "gateway started: {} devices, {} uplinks/s; Ctrl-C to stop",
+        opts.devices, opts.rate
+    );
+
+    let load_stop = CancellationToken::new();
+    let load_opts = LoadOptions {
+        rate: opts.rate,
+        stop: StopAfter::Cancelled,
+        seed: opts.seed,
+        object_ratio: 0.5,
+        show_progress: false,
+    };
+    let load = {
+        let stop = load_stop.clone();
+        tokio::spawn(async move { run_load(&target, &load_opts, stop).await })
+    };
+    let started = Instant::now();
+    let gateway_ended =
+        print_until_done(&stats, &opts, &cancel, &load, &mut gateway, started).await;
+
+    load_stop.cancel();
+    let report = load.await.context("load task failed")??;
+    match gateway_ended {
+        Some(ended) => {
+            ended
+                .context("gateway task failed")?
+                .context("the gateway stopped")?;
+            bail!("the gateway stopped on its own");
+        }
+        None => stop_gateway(gateway, gateway_stop).await?,
+    }
+    watcher_stop.cancel();
+    let _ = watcher.await;
+    print!(
+        "{}",
+        with_stats(&stats, |s| s.render(started.elapsed().as_secs()))
+    );
+    let outcome = with_stats(&stats, |s| DemoOutcome {
+        load: report,
+        telemetry: s.telemetry,
+        devices_seen: s.devices_seen(),
+        dead_letters: s.dead_letters,
+    });
+    Ok(outcome)
+}
+
+/// Asks the gateway to drain and stop, within a bound.
+async fn stop_gateway(
+    gateway: JoinHandle<anyhow::Result<()>>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    stop.cancel();
+    match tokio::time::timeout(GATEWAY_STOP_TIMEOUT, gateway).await {
+        Ok(ended) => ended.context("gateway task failed")?,
+        Err(_) => {
+            tracing::warn!("the gateway did not stop within {GATEWAY_STOP_TIMEOUT:?}");
+            Ok(())
+        }
+    }
+}
+
+type GatewayTask = JoinHandle<anyhow::Result<()>>;
+
+/// Prints the summary every couple of seconds until the demo should end.
+/// Returns the gateway's result if it stopped on its own.
+async fn print_until_done(
+    stats: &SharedStats,
+    opts: &DemoOptions,
+    cancel: &CancellationToken,
+    load: &JoinHandle<anyhow::Result<LoadReport>>,
+    gateway: &mut GatewayTask,
+    started: Instant,
+) -> Option<Result<anyhow::Result<()>, tokio::task::JoinError>> {
+    let end = opts.duration.map(|d| tokio::time::Instant::now() + d);
+    let mut tick = tokio::time::interval(SUMMARY_EVERY);
+    tick.tick().await;
+    loop {
+        let until_end = async {
+            match end {
+                Some(end) => tokio::time::sleep_until(end).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return None,
+            _ = until_end => return None,
+            ended = &mut *gateway => return Some(ended),
+            _ = tick.tick() => {}
+        }
+        if load.is_finished() {
+            return None;
+        }
+        print!(
+            "{}",
+            with_stats(stats, |s| s.render(started.elapsed().as_secs()))
+        );
+    }
+}
