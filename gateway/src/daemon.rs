@@ -23,6 +23,7 @@ use crate::intake::{record_of, GatewayIdentity, Intake, Submission};
 use crate::journal::Journal;
 use crate::links::subscriber::{run_subscriber, LinkContext};
 use crate::links::LinkSpec;
+use crate::presence::{self, PresenceBook, PresenceFeed};
 use crate::sinks::influx::InfluxSink;
 use crate::sinks::mqtt::MqttSink;
 
@@ -58,14 +59,23 @@ pub async fn run_with_counters(
 
     let outputs_stop = CancellationToken::new();
     let forwarders = start_outputs(&config, &journal, &identity, &outputs_stop);
+    let presence_stop = CancellationToken::new();
+    let book = PresenceBook::new(
+        config.gateway.site.clone(),
+        &config.devices,
+        crate::clock::now(),
+    );
+    let (feed, presence_task) = presence::start(book, intake.clone(), presence_stop.clone());
     let links_stop = CancellationToken::new();
-    let mut links = start_links(&config, &intake, &counters, &links_stop);
+    let mut links = start_links(&config, &intake, &counters, &feed, &links_stop);
     tracing::info!(gateway = %config.gateway.id, site = %config.gateway.site, "gateway running");
 
     shutdown.cancelled().await;
     tracing::info!("stopping: intake first, then outputs flush");
     links_stop.cancel();
     while links.join_next().await.is_some() {}
+    presence_stop.cancel();
+    let _ = presence_task.await;
     let offline = identity.reading(Body::Status(StatusBody {
         status: Presence::Offline,
         since: crate::clock::now(),
@@ -134,6 +144,7 @@ fn start_links(
     config: &Config,
     intake: &Intake,
     counters: &Arc<Counters>,
+    presence: &PresenceFeed,
     stop: &CancellationToken,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
@@ -143,6 +154,7 @@ fn start_links(
             link: spec.id().clone(),
             source: spec.source(),
             counters: counters.clone(),
+            presence: presence.clone(),
         };
         match spec {
             LinkSpec::Lorawan(c) => {

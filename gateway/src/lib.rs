@@ -15,4 +15,5 @@ pub mod intake;
 pub mod journal;
 pub mod links;
 pub mod normalize;
+pub mod presence;
 pub mod sinks;

@@ -7,7 +7,7 @@
 //! the dead-letter topic) and a human detail.
 
 use retrofit_protocols::flat_object::{FlatObject, Scalar};
-use retrofit_protocols::metric::enum_code;
+use retrofit_protocols::metric::check_type;
 use retrofit_protocols::reading::{Metrics, METRICS_MAX};
 use retrofit_protocols::{MetricName, Value, MAX_INPUT_BYTES};
 
@@ -51,8 +51,8 @@ pub fn check_size(input: &[u8]) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Validates one metric: the name, the value type (numbers only for
-/// metrics with a unit) and, for enum metrics of the model, the enum value.
+/// Validates one metric: the name, and the value against the type the
+/// model gives the metric (`retrofit_protocols::metric::check_type`).
 pub fn metric(name: &str, value: &Scalar<'_>) -> Result<(MetricName, Value), Rejection> {
     let name = MetricName::parse(name)
         .map_err(|e| Rejection::new("invalid_metric", format!("metric name {name:?} {e}")))?;
@@ -60,19 +60,14 @@ pub fn metric(name: &str, value: &Scalar<'_>) -> Result<(MetricName, Value), Rej
     let value = match value {
         Scalar::Bool(b) => Value::Bool(*b),
         Scalar::Number(x) => Value::number(*x).map_err(|e| invalid(e.to_string()))?,
-        Scalar::Str(s) => {
-            enum_code(name.as_str(), s).map_err(|e| invalid(format!("{s:?} {e}")))?;
-            Value::text(s).map_err(|e| invalid(e.to_string()))?
-        }
+        Scalar::Str(s) => Value::text(s).map_err(|e| invalid(format!("{s:?}: {e}")))?,
         Scalar::Other(what) => {
             return Err(invalid(format!(
                 "expected a number, bool or enum string, got {what}"
             )))
         }
     };
-    if name.is_numeric() && !matches!(value, Value::Number(_)) {
-        return Err(invalid("has a unit and takes numbers only".into()));
-    }
+    check_type(&name, &value).map_err(|e| invalid(e.to_string()))?;
     Ok((name, value))
 }
 
@@ -140,6 +135,8 @@ mod tests {
             (json!({"level_m": "1.5 m"}), "invalid_value"),
             (json!({"level_m": "deep"}), "invalid_value"),
             (json!({"trips_total": true}), "invalid_value"),
+            (json!({"floor": "third"}), "invalid_value"),
+            (json!({"occupied": 1}), "invalid_value"),
             (json!({"level_m": [1]}), "invalid_value"),
             (json!({"level_m": null}), "invalid_value"),
             (json!({"direction": "sideways"}), "invalid_value"),

@@ -41,6 +41,28 @@ impl<'a> FlatObject<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Scalar<'a>)> {
         self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
+
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> FlatObject<'static> {
+        FlatObject(
+            self.0
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
+                .collect(),
+        )
+    }
+}
+
+impl Scalar<'_> {
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> Scalar<'static> {
+        match self {
+            Self::Number(x) => Scalar::Number(x),
+            Self::Bool(b) => Scalar::Bool(b),
+            Self::Str(s) => Scalar::Str(Cow::Owned(s.into_owned())),
+            Self::Other(w) => Scalar::Other(w),
+        }
+    }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {

@@ -255,6 +255,50 @@ const ENUMS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Metrics of the model that take a number although they carry no unit.
+const UNITLESS_NUMBERS: &[&str] = &["floor"];
+/// Metrics of the model that take a bool.
+const BOOLS: &[&str] = &["moving", "occupied"];
+
+/// The value does not have the type the model gives its metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TypeMismatch {
+    #[error("takes numbers only")]
+    Number,
+    #[error("takes true or false only")]
+    Bool,
+    #[error("takes one of its enum values only")]
+    Enum,
+}
+
+/// Checks `value` against the type the model gives metric `name`: numbers
+/// for metrics with a unit, counters and `floor`; bools for `moving` and
+/// `occupied`; the listed values for enum metrics. Metrics the model does
+/// not know take any value.
+pub fn check_type(name: &MetricName, value: &Value) -> Result<(), TypeMismatch> {
+    let n = name.as_str();
+    let ok = match value {
+        Value::Number(_) => !BOOLS.contains(&n) && enum_code(n, "").is_ok(),
+        Value::Bool(_) => {
+            !(name.is_numeric() || UNITLESS_NUMBERS.contains(&n)) && enum_code(n, "").is_ok()
+        }
+        Value::Text(t) => {
+            !(name.is_numeric() || UNITLESS_NUMBERS.contains(&n) || BOOLS.contains(&n))
+                && enum_code(n, t.as_str()).is_ok()
+        }
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(if name.is_numeric() || UNITLESS_NUMBERS.contains(&n) {
+        TypeMismatch::Number
+    } else if BOOLS.contains(&n) {
+        TypeMismatch::Bool
+    } else {
+        TypeMismatch::Enum
+    })
+}
+
 /// Why an enum metric's value is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("value is not one of the metric's enum values")]
@@ -308,6 +352,29 @@ mod tests {
         assert!(Value::text("out_of_service").is_ok());
         assert!(Value::text("Out Of Service").is_err());
         assert!(Value::text("x\"y").is_err());
+    }
+
+    #[test]
+    fn model_metrics_have_types() {
+        let name = |n| MetricName::parse(n).unwrap();
+        let num = Value::Number(1.0);
+        let yes = Value::Bool(true);
+        let up = Value::text("up").unwrap();
+        assert_eq!(check_type(&name("floor"), &num), Ok(()));
+        assert_eq!(check_type(&name("floor"), &up), Err(TypeMismatch::Number));
+        assert_eq!(
+            check_type(&name("level_m"), &yes),
+            Err(TypeMismatch::Number)
+        );
+        assert_eq!(check_type(&name("occupied"), &yes), Ok(()));
+        assert_eq!(check_type(&name("occupied"), &num), Err(TypeMismatch::Bool));
+        assert_eq!(check_type(&name("direction"), &up), Ok(()));
+        assert_eq!(
+            check_type(&name("direction"), &num),
+            Err(TypeMismatch::Enum)
+        );
+        assert_eq!(check_type(&name("door"), &up), Err(TypeMismatch::Enum));
+        assert_eq!(check_type(&name("vendor_mode"), &up), Ok(()));
     }
 
     #[test]

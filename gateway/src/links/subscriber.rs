@@ -20,6 +20,7 @@ use crate::counters::Counters;
 use crate::intake::{now, record_of, Intake, Submission};
 use crate::journal::{NewRecord, RecordClass};
 use crate::normalize::Rejection;
+use crate::presence::PresenceFeed;
 
 /// What every link needs to hand over its input.
 #[derive(Clone)]
@@ -28,6 +29,7 @@ pub struct LinkContext {
     pub link: Id,
     pub source: Source,
     pub counters: Arc<Counters>,
+    pub presence: PresenceFeed,
 }
 
 impl LinkContext {
@@ -41,6 +43,7 @@ impl LinkContext {
         match result {
             Ok(reading) => {
                 self.counters.accepted(self.source.as_str());
+                self.presence.seen(&reading.device, reading.ts);
                 record_of(&reading)
             }
             Err(rejection) => {

@@ -217,4 +217,17 @@ impl Output for MqttSink {
         }
         res
     }
+
+    /// Disconnects cleanly so the broker keeps the last published status
+    /// instead of firing the `connection lost` will.
+    async fn close(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if conn.client.disconnect().await.is_ok() {
+            // The event loop ends once the DISCONNECT is written.
+            let wait = async { while conn.events.recv().await.is_some() {} };
+            let _ = tokio::time::timeout(Duration::from_secs(2), wait).await;
+        }
+    }
 }

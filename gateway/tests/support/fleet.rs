@@ -5,6 +5,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use retrofit_protocols::chirpstack::{DevEui, DeviceInfo, RxInfo, Uplink};
+use retrofit_protocols::flat_object::FlatObject;
 use retrofit_protocols::sensor::{encode, Ldds75Frame, NwaveFrame, SensorFrame};
 use retrofit_protocols::Timestamp;
 
@@ -114,10 +115,16 @@ pub fn uplink(
     };
     let encoded = encode(&frame).expect("encodable frame");
     let object_map = object.then(|| {
-        metrics
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect::<serde_json::Map<_, _>>()
+        let text = serde_json::Value::Object(
+            metrics
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+        .to_string();
+        serde_json::from_str::<FlatObject>(&text)
+            .map(|o| o.into_owned())
+            .expect("flat object")
     });
     let up = Uplink {
         deduplication_id: format!("dedup-{}-{f_cnt}", d.eui).into(),

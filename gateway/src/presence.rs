@@ -1,0 +1,297 @@
+//! Edge-side offline detection (spec §5, §12): each configured device is
+//! `online` from its first reading, and declared `offline` when nothing has
+//! arrived for its grace period (3 x `expected_interval_s`). Transitions
+//! are published as the device's retained `status` and as the `offline`
+//! alarm (raised when declared offline, cleared on the next reading).
+//!
+//! Time comes from the caller, so the book is pure and testable; the task
+//! around it only feeds observations and ticks. It never invents readings
+//! for unknown devices.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use retrofit_protocols::reading::{AlarmId, Body, BoundedText, EventBody, Reading, StatusBody};
+use retrofit_protocols::{
+    EventName, EventState, Id, KnownEvent, Presence, Severity, Source, Timestamp,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::devices::Device;
+use crate::intake::{record_of, Intake, Submission};
+
+/// Grace periods per reporting interval before a device is offline.
+pub const GRACE_INTERVALS: i64 = 3;
+
+struct Tracked {
+    device: Arc<Device>,
+    state: Presence,
+    since: Timestamp,
+    last_seen: Option<Timestamp>,
+    /// When the device is declared offline without a new reading.
+    deadline: Timestamp,
+    /// Raise sequence of the active `offline` alarm.
+    alarm: Option<u64>,
+}
+
+/// A presence change to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub device: Id,
+    pub state: Presence,
+    pub at: Timestamp,
+}
+
+/// Presence of every configured device.
+pub struct PresenceBook {
+    site: Id,
+    devices: HashMap<Id, Tracked>,
+}
+
+fn grace_ms(d: &Device) -> i64 {
+    GRACE_INTERVALS * i64::from(d.expected_interval_s) * 1000
+}
+
+impl PresenceBook {
+    /// Every device starts `unknown`, due offline one grace after `now`.
+    pub fn new(site: Id, devices: &[Arc<Device>], now: Timestamp) -> Self {
+        let devices = devices
+            .iter()
+            .map(|d| {
+                let t = Tracked {
+                    device: d.clone(),
+                    state: Presence::Unknown,
+                    since: now,
+                    last_seen: None,
+                    deadline: Timestamp(now.0 + grace_ms(d)),
+                    alarm: None,
+                };
+                (d.id.clone(), t)
+            })
+            .collect();
+        Self { site, devices }
+    }
+
+    /// A reading of `device` measured at `ts` arrived at `now`.
+    pub fn observe(&mut self, device: &Id, ts: Timestamp, now: Timestamp) -> Vec<Reading> {
+        let Some(t) = self.devices.get_mut(device) else {
+            return Vec::new();
+        };
+        t.last_seen = Some(t.last_seen.map_or(ts, |l| l.max(ts)));
+        t.deadline = Timestamp(now.0 + grace_ms(&t.device));
+        if t.state == Presence::Online {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if let Some(raise_seq) = t.alarm.take() {
+            out.push(offline_event(
+                &self.site,
+                t,
+                EventState::Cleared,
+                raise_seq,
+                now,
+            ));
+        }
+        t.state = Presence::Online;
+        t.since = now;
+        out.push(status(&self.site, t, "reporting", now));
+        out
+    }
+
+    /// Declares offline every device whose deadline has passed.
+    pub fn tick(&mut self, now: Timestamp) -> Vec<Reading> {
+        let mut out = Vec::new();
+        for t in self.devices.values_mut() {
+            if t.state == Presence::Offline || now < t.deadline {
+                continue;
+            }
+            t.state = Presence::Offline;
+            t.since = t.deadline;
+            let raise_seq = now.0 as u64 * 1000;
+            t.alarm = Some(raise_seq);
+            let reason = format!("no reading for {} s", grace_ms(&t.device) / 1000);
+            out.push(status(&self.site, t, &reason, now));
+            out.push(offline_event(
+                &self.site,
+                t,
+                EventState::Raised,
+                raise_seq,
+                now,
+            ));
+        }
+        out
+    }
+}
+
+/// A reading the gateway emits about `t`; `slot` keeps the status and the
+/// alarm of one transition apart.
+fn gateway_reading(site: &Id, t: &Tracked, now: Timestamp, slot: u64, body: Body) -> Reading {
+    Reading {
+        site: site.clone(),
+        kind: t.device.kind,
+        device: t.device.id.clone(),
+        connector: None,
+        ts: now,
+        // Derived from the gateway clock: unique per device and transition.
+        seq: now.0 as u64 * 1000 + slot,
+        source: Source::Gateway,
+        body,
+    }
+}
+
+fn status(site: &Id, t: &Tracked, reason: &str, now: Timestamp) -> Reading {
+    gateway_reading(
+        site,
+        t,
+        now,
+        0,
+        Body::Status(StatusBody {
+            status: t.state,
+            since: t.since,
+            last_seen: t.last_seen,
+            reason: BoundedText::lossy(reason),
+        }),
+    )
+}
+
+fn offline_event(
+    site: &Id,
+    t: &Tracked,
+    state: EventState,
+    raise_seq: u64,
+    now: Timestamp,
+) -> Reading {
+    let event = EventName::from(KnownEvent::Offline);
+    gateway_reading(
+        site,
+        t,
+        now,
+        1,
+        Body::Event(EventBody {
+            alarm_id: AlarmId::for_raise(&t.device.id, &event, raise_seq),
+            event,
+            severity: Severity::Major,
+            state,
+            detail: BoundedText::lossy(match state {
+                EventState::Raised => "device stopped reporting",
+                _ => "device reporting again",
+            }),
+        }),
+    )
+}
+
+/// Feeds a [`PresenceBook`] from the links and publishes its transitions.
+#[derive(Clone)]
+pub struct PresenceFeed {
+    tx: mpsc::UnboundedSender<(Id, Timestamp)>,
+}
+
+impl PresenceFeed {
+    /// Reports an accepted reading.
+    pub fn seen(&self, device: &Id, ts: Timestamp) {
+        let _ = self.tx.send((device.clone(), ts));
+    }
+}
+
+/// Starts the presence task; it stops with `stop`.
+pub fn start(
+    mut book: PresenceBook,
+    intake: Intake,
+    stop: CancellationToken,
+) -> (PresenceFeed, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Id, Timestamp)>();
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            let readings = tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => book.tick(crate::clock::now()),
+                Some((device, ts)) = rx.recv() => book.observe(&device, ts, crate::clock::now()),
+            };
+            if readings.is_empty() {
+                continue;
+            }
+            let records = readings.iter().map(record_of).collect();
+            if intake.submit(Submission::new(records, None)).await.is_err() {
+                return;
+            }
+        }
+    });
+    (PresenceFeed { tx }, task)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use retrofit_protocols::DeviceKind;
+
+    fn book() -> (PresenceBook, Id) {
+        let id = Id::parse("park-1").unwrap();
+        let d = Arc::new(Device {
+            id: id.clone(),
+            kind: DeviceKind::Parking,
+            link: Id::parse("ns").unwrap(),
+            expected_interval_s: 60,
+        });
+        (
+            PresenceBook::new(Id::parse("s").unwrap(), &[d], Timestamp(0)),
+            id,
+        )
+    }
+
+    fn states(readings: &[Reading]) -> Vec<String> {
+        readings
+            .iter()
+            .map(|r| match &r.body {
+                Body::Status(s) => format!("status:{}", s.status.as_str()),
+                Body::Event(e) => format!("{}:{}", e.event, e.state.as_str()),
+                Body::Telemetry(_) => "telemetry".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn online_on_first_reading_offline_after_grace_and_back() {
+        let (mut b, id) = book();
+        assert_eq!(
+            states(&b.observe(&id, Timestamp(10), Timestamp(10))),
+            ["status:online"]
+        );
+        assert!(b.observe(&id, Timestamp(20), Timestamp(20)).is_empty());
+        assert!(
+            b.tick(Timestamp(20 + 179_999)).is_empty(),
+            "still within 3 x 60 s"
+        );
+        let off = b.tick(Timestamp(20 + 180_000));
+        assert_eq!(states(&off), ["status:offline", "offline:raised"]);
+        assert!(b.tick(Timestamp(400_000)).is_empty(), "declared once");
+        let back = b.observe(&id, Timestamp(500_000), Timestamp(500_000));
+        assert_eq!(states(&back), ["offline:cleared", "status:online"]);
+        let (Body::Event(raised), Body::Event(cleared)) = (&off[1].body, &back[0].body) else {
+            panic!("events")
+        };
+        assert_eq!(
+            raised.alarm_id, cleared.alarm_id,
+            "one alarm from raise to clear"
+        );
+    }
+
+    #[test]
+    fn a_device_that_never_reports_goes_offline() {
+        let (mut b, _) = book();
+        assert_eq!(
+            states(&b.tick(Timestamp(180_000))),
+            ["status:offline", "offline:raised"]
+        );
+    }
+
+    #[test]
+    fn unknown_devices_are_ignored() {
+        let (mut b, _) = book();
+        assert!(b
+            .observe(&Id::parse("ghost").unwrap(), Timestamp(1), Timestamp(1))
+            .is_empty());
+    }
+}
