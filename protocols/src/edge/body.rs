@@ -8,7 +8,7 @@ use super::cursor::{Reader, Writer};
 use super::error::{bad, DecodeError, EncodeError, Field, Problem};
 use super::message::{
     Ack, Capabilities, Config, ConfigKey, Event, FirmwareVersion, Heartbeat, Hello, Message,
-    MessageType, Stamp, Telemetry, TimeSync,
+    MessageType, MetricsError, Stamp, Telemetry, TimeSync,
 };
 use crate::metric::EnumText;
 use crate::{DeviceKind, EventName, EventState, MetricName, Severity, Timestamp, Value};
@@ -130,8 +130,8 @@ fn read_telemetry(r: &mut Reader<'_>) -> Result<Telemetry, DecodeError> {
             .map_err(|_| bad("metric name", Problem::BadName))?;
         let value = read_value(r)?;
         telemetry.push(name, value).map_err(|e| match e {
-            super::message::MetricsError::TooMany => bad("metric count", Problem::OutOfRange),
-            super::message::MetricsError::Duplicate => bad("metric name", Problem::Duplicate),
+            MetricsError::TooMany => bad("metric count", Problem::OutOfRange),
+            MetricsError::Duplicate => bad("metric name", Problem::Duplicate),
         })?;
     }
     Ok(telemetry)
