@@ -59,7 +59,7 @@ pub struct LoadOptions {
 pub struct LoadReport {
     pub sent: u64,
     pub acknowledged: u64,
-    /// Time spent sending.
+    /// Time spent sending, at least the slots of the messages sent.
     pub elapsed: Duration,
 }
 
@@ -225,10 +225,14 @@ async fn connect(
     Ok((client, rx, task))
 }
 
-fn limit_reached(stop: StopAfter, sent: u64, started: Instant) -> bool {
+/// Whether the next message, due `due_in` after the start, is past the
+/// run's limit. Judged by the schedule, not the wall clock, so a timer that
+/// wakes a little late never costs the last message of a timed run; a
+/// sender far behind is bounded by the pacer's burst.
+fn past_limit(stop: StopAfter, sent: u64, due_in: Duration) -> bool {
     match stop {
         StopAfter::Count(n) => sent >= n,
-        StopAfter::Duration(d) => started.elapsed() >= d,
+        StopAfter::Duration(d) => due_in >= d,
         StopAfter::Cancelled => false,
     }
 }
@@ -248,16 +252,16 @@ pub async fn run_load(
     let mut fleet = Fleet::new(target, opts);
     let bar = progress_bar(opts);
     let started = Instant::now();
-    let mut pacer = Pacer::new(started, opts.rate, (opts.rate / 10.0).ceil() as u64);
+    let mut pacer = Pacer::new(started, opts.rate, opts.rate.ceil() as u64);
     let mut sent = 0u64;
-    while !limit_reached(opts.stop, sent, started) {
-        let due = tokio::time::Instant::from_std(pacer.next_due(Instant::now()));
+    loop {
+        let due = pacer.next_due(Instant::now());
+        if past_limit(opts.stop, sent, due.saturating_duration_since(started)) {
+            break;
+        }
         tokio::select! {
             _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep_until(due) => {}
-        }
-        if limit_reached(opts.stop, sent, started) {
-            break;
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(due)) => {}
         }
         let event = fleet.next_uplink(started.elapsed())?;
         let publish = client.publish(event.topic, QoS::AtLeastOnce, false, event.payload);
@@ -272,7 +276,11 @@ pub async fn run_load(
         sent += 1;
         bar.inc(1);
     }
-    let elapsed = started.elapsed();
+    // The run lasts at least its messages' slots, so a short run is not
+    // reported faster than the rate it was asked for.
+    let elapsed = started
+        .elapsed()
+        .max(Duration::from_secs_f64(sent as f64 / opts.rate));
     bar.finish_and_clear();
     let all_acked = tokio::time::timeout(ACK_TIMEOUT, link.wait_for(|s| s.acknowledged >= sent));
     let _ = all_acked.await;
@@ -306,15 +314,13 @@ mod tests {
 
     #[test]
     fn limits_stop_on_count_and_time() {
-        let t0 = Instant::now();
-        assert!(limit_reached(StopAfter::Count(3), 3, t0));
-        assert!(!limit_reached(StopAfter::Count(3), 2, t0));
-        assert!(!limit_reached(
-            StopAfter::Duration(Duration::from_secs(60)),
-            10,
-            t0
-        ));
-        assert!(limit_reached(StopAfter::Duration(Duration::ZERO), 0, t0));
-        assert!(!limit_reached(StopAfter::Cancelled, u64::MAX, t0));
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        assert!(past_limit(StopAfter::Count(3), 3, s(0)));
+        assert!(!past_limit(StopAfter::Count(3), 2, s(99)));
+        let minute = StopAfter::Duration(s(60));
+        assert!(!past_limit(minute, 10, ms(59_999)));
+        assert!(past_limit(minute, 10, s(60)), "the slot at the end is out");
+        assert!(!past_limit(StopAfter::Cancelled, u64::MAX, s(1 << 40)));
     }
 }
