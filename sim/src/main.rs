@@ -169,7 +169,10 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let outcome = run_demo(opts, cancel_on_ctrl_c()).await?;
-    println!("demo stopped: load {}", outcome.load);
+    println!(
+        "demo stopped: {} telemetry readings from {} devices, {} dead letters; load {}",
+        outcome.telemetry, outcome.devices_seen, outcome.dead_letters, outcome.load
+    );
     Ok(())
 }
 

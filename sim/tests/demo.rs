@@ -32,10 +32,10 @@ fn runs_the_community_and_shows_normalized_telemetry() {
         "{last_summary}"
     );
     let telemetry = count_after(last_summary, "telemetry");
-    let sent = count_after(&out, "demo stopped: load sent");
+    let sent = count_after(&out, "load sent");
     assert!(sent >= 100, "{out}");
     assert!(
-        telemetry * 10 >= sent * 9,
+        telemetry * 4 >= sent * 3,
         "telemetry {telemetry} of {sent} uplinks:\n{out}"
     );
     assert_eq!(count_after(last_summary, "dead letters"), 0, "{out}");
