@@ -48,7 +48,6 @@ pub struct LevelingDecoder {
     floor: i16,
     lowest: i16,
     highest: i16,
-    last_direction: Direction,
 }
 
 impl LevelingDecoder {
@@ -61,7 +60,6 @@ impl LevelingDecoder {
             floor: start.clamp(lowest, highest),
             lowest,
             highest,
-            last_direction: Direction::Idle,
         }
     }
 
@@ -72,11 +70,6 @@ impl LevelingDecoder {
     /// In a landing's door zone (both sensors on the vane).
     pub fn in_door_zone(&self) -> bool {
         self.zone == Some(Zone::Both)
-    }
-
-    /// Direction of the last floor change.
-    pub fn last_direction(&self) -> Direction {
-        self.last_direction
     }
 
     /// Feeds the debounced sensors; returns the floor.
@@ -100,13 +93,10 @@ impl LevelingDecoder {
             _ => 0,
         };
         self.side = Side::At;
-        if step != 0 {
-            self.last_direction = moving;
-            self.floor = self
-                .floor
-                .saturating_add(step)
-                .clamp(self.lowest, self.highest);
-        }
+        self.floor = self
+            .floor
+            .saturating_add(step)
+            .clamp(self.lowest, self.highest);
     }
 }
 
@@ -132,10 +122,8 @@ mod tests {
         run(&mut d, &[BOTH]);
         run(&mut d, &UP_ONE);
         assert_eq!(run(&mut d, &UP_ONE), 3);
-        assert_eq!(d.last_direction(), Direction::Up);
         assert!(d.in_door_zone());
         assert_eq!(run(&mut d, &DOWN_ONE), 2);
-        assert_eq!(d.last_direction(), Direction::Down);
         assert_eq!(run(&mut d, &DOWN_ONE), 1);
     }
 
