@@ -1,0 +1,511 @@
+//! The forwarder: drives one output from the journal, at least once, from
+//! the output's durable cursor.
+//!
+//! Each round serves the urgent lane first (alarms and status reach the
+//! output within one batch even behind a huge telemetry backlog), then one
+//! bulk batch paced by a token bucket (`drain_rate`). A shallow bulk lane
+//! is batched for up to `flush_interval`. A batch is acknowledged to the
+//! journal only after the output accepted all of it; a `Retry` error backs
+//! off (exponential with jitter, or the output's `after`, capped) and the
+//! same entries are offered again, so nothing is ever skipped. Order:
+//! within a lane, entries reach the output in commit order (one device's
+//! telemetry stays in order); an urgent entry may overtake older telemetry.
+//!
+//! The forwarder never drops, reorders or acknowledges an entry the output
+//! has not accepted, and never blocks the async runtime on SQLite (journal
+//! calls run in `spawn_blocking`).
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::journal::{Entry, Journal, JournalConfig, JournalError, JournalReader, Lane};
+
+/// A destination fed from the journal (normalized MQTT, time-series store).
+pub trait Output: Send {
+    /// The name the output's cursor is registered under in the journal.
+    fn name(&self) -> &str;
+    /// Deliver a batch in order; `Ok(())` means every entry is delivered (or
+    /// handled, e.g. dead-lettered) so the cursor may advance past all of
+    /// them.
+    fn deliver(&mut self, batch: &[Entry]) -> impl Future<Output = Result<(), OutputError>> + Send;
+    /// Called once when the forwarder stops: say goodbye cleanly (e.g. an
+    /// MQTT DISCONNECT, so the broker does not fire the last will).
+    fn close(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+/// Why an output did not take a batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutputError {
+    /// Transient: connection errors, 5xx, 429. `after` is the delay the
+    /// destination asked for (e.g. `Retry-After`).
+    #[error("retry later: {reason}")]
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+    /// The output cannot go on (e.g. rejected credentials); the forwarder
+    /// stops without advancing the cursor.
+    #[error("output failed: {reason}")]
+    Fatal { reason: String },
+}
+
+/// Pacing and patience of one forwarder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwarderConfig {
+    /// Most entries per delivered batch.
+    pub batch_max: usize,
+    /// How long a shallow bulk lane may wait to fill a batch; also the
+    /// longest idle sleep between journal checks.
+    pub flush_interval: Duration,
+    /// Bulk entries per second (token bucket); 0 means unlimited. Must
+    /// exceed the live telemetry rate for a backlog to drain.
+    pub drain_rate: u32,
+    /// First retry delay; doubles per consecutive failure.
+    pub retry_initial: Duration,
+    /// Longest retry delay, also the cap on an output's `after`.
+    pub retry_max: Duration,
+    /// After shutdown is requested, how long to keep delivering.
+    pub shutdown_deadline: Duration,
+}
+
+impl Default for ForwarderConfig {
+    fn default() -> Self {
+        Self {
+            batch_max: 1000,
+            flush_interval: Duration::from_millis(500),
+            drain_rate: JournalConfig::default().drain_rate,
+            retry_initial: Duration::from_millis(200),
+            retry_max: Duration::from_secs(30),
+            shutdown_deadline: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a forwarder did before it stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForwarderReport {
+    pub urgent_delivered: u64,
+    pub bulk_delivered: u64,
+    pub batches: u64,
+    pub retries: u64,
+    /// Entries were left undelivered at exit (they stay in the journal).
+    pub left_pending: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForwarderError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("output {output}: {reason}")]
+    Output { output: String, reason: String },
+    #[error("journal task failed: {0}")]
+    Task(String),
+}
+
+/// Runs the output until `shutdown` is cancelled (then keeps delivering
+/// for at most `shutdown_deadline`, makes the cursor durable and returns)
+/// or the output fails fatally.
+pub async fn run_forwarder<O: Output>(
+    journal: Journal,
+    output: O,
+    cfg: ForwarderConfig,
+    shutdown: CancellationToken,
+) -> Result<ForwarderReport, ForwarderError> {
+    let name = output.name().to_owned();
+    let reader_journal = journal.clone();
+    let reader = blocking(move || reader_journal.reader(&name)).await?;
+    let mut forwarder = Forwarder {
+        source: Source(Arc::new(Mutex::new(reader))),
+        changes: journal.changes(),
+        bucket: TokenBucket::new(cfg.drain_rate, cfg.batch_max, Instant::now()),
+        backoff: Backoff::new(cfg.retry_initial, cfg.retry_max),
+        stop_by: OnceLock::new(),
+        shallow_since: None,
+        report: ForwarderReport::default(),
+        output,
+        cfg,
+        shutdown,
+    };
+    let outcome = forwarder.run().await;
+    forwarder.output.close().await;
+    blocking(move || journal.sync()).await?;
+    outcome.map(|()| forwarder.report)
+}
+
+/// What to do after one step of the loop.
+enum Step {
+    /// Something was delivered: go again at once.
+    Again,
+    /// Nothing to do before `until`, unless an append comes first.
+    Idle { until: Instant },
+    /// The output asked for a pause: ignore appends until `until`.
+    Backoff { until: Instant },
+}
+
+/// What became of one batch.
+enum Delivery {
+    Accepted,
+    Retry {
+        delay: Duration,
+    },
+    /// Shutdown deadline reached while the output was still busy.
+    CutOff,
+}
+
+struct Forwarder<O> {
+    source: Source,
+    changes: watch::Receiver<u64>,
+    bucket: TokenBucket,
+    backoff: Backoff,
+    /// Deadline of the shutdown drain, fixed when shutdown is first seen.
+    stop_by: OnceLock<Instant>,
+    /// When the bulk lane was first seen too shallow for a full batch.
+    shallow_since: Option<Instant>,
+    report: ForwarderReport,
+    output: O,
+    cfg: ForwarderConfig,
+    shutdown: CancellationToken,
+}
+
+impl<O: Output> Forwarder<O> {
+    async fn run(&mut self) -> Result<(), ForwarderError> {
+        while !self.shutdown.is_cancelled() {
+            self.changes.borrow_and_update();
+            match self.step().await? {
+                Step::Again => {}
+                Step::Idle { until } => self.wait(until, true).await,
+                Step::Backoff { until } => self.wait(until, false).await,
+            }
+        }
+        self.drain_before_exit().await
+    }
+
+    /// Urgent batch if any, else a bulk batch when it is full (or has
+    /// waited `flush_interval`) and the token bucket allows it.
+    async fn step(&mut self) -> Result<Step, ForwarderError> {
+        let urgent = self.source.peek(Lane::Urgent, self.cfg.batch_max).await?;
+        if !urgent.is_empty() {
+            return self.offer(urgent).await;
+        }
+        let want = self.bucket.burst();
+        let bulk = self.source.peek(Lane::Bulk, want).await?;
+        let now = Instant::now();
+        if bulk.is_empty() {
+            self.shallow_since = None;
+            return Ok(Step::Idle {
+                until: now + self.cfg.flush_interval,
+            });
+        }
+        if bulk.len() < want {
+            let flush_at = *self.shallow_since.get_or_insert(now) + self.cfg.flush_interval;
+            if now < flush_at {
+                return Ok(Step::Idle { until: flush_at });
+            }
+        }
+        if let Some(until) = self.bucket.ready_at(bulk.len(), now) {
+            return Ok(Step::Idle { until });
+        }
+        self.offer(bulk).await
+    }
+
+    /// Offers a batch to the output and turns the result into the next step.
+    async fn offer(&mut self, batch: Vec<Entry>) -> Result<Step, ForwarderError> {
+        match self.deliver(&batch).await? {
+            Delivery::Accepted => Ok(Step::Again),
+            Delivery::Retry { delay } => Ok(Step::Backoff {
+                until: Instant::now() + delay,
+            }),
+            Delivery::CutOff => Ok(Step::Again),
+        }
+    }
+
+    /// Delivers one non-empty batch of one lane and acknowledges it.
+    async fn deliver(&mut self, batch: &[Entry]) -> Result<Delivery, ForwarderError> {
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            return Ok(Delivery::Accepted);
+        };
+        let (lane, upto) = (first.lane, last.pos);
+        let result = {
+            let cut_off =
+                shutdown_cut_off(&self.shutdown, &self.stop_by, self.cfg.shutdown_deadline);
+            tokio::select! {
+                result = self.output.deliver(batch) => result,
+                () = cut_off => return Ok(Delivery::CutOff),
+            }
+        };
+        match result {
+            Ok(()) => {
+                self.source.ack(lane, upto).await?;
+                self.count_delivered(lane, batch.len());
+                Ok(Delivery::Accepted)
+            }
+            Err(OutputError::Retry { reason, after }) => {
+                let delay = self.backoff.next_delay(after);
+                self.report.retries += 1;
+                tracing::warn!(output = self.output.name(), %reason, ?delay, "output asked to retry");
+                Ok(Delivery::Retry { delay })
+            }
+            Err(OutputError::Fatal { reason }) => Err(ForwarderError::Output {
+                output: self.output.name().to_owned(),
+                reason,
+            }),
+        }
+    }
+
+    fn count_delivered(&mut self, lane: Lane, n: usize) {
+        let n = n as u64;
+        match lane {
+            Lane::Urgent => self.report.urgent_delivered += n,
+            Lane::Bulk => {
+                self.report.bulk_delivered += n;
+                self.bucket.take(n, Instant::now());
+                self.shallow_since = None;
+            }
+        }
+        self.report.batches += 1;
+        self.backoff.reset();
+    }
+
+    /// After shutdown: deliver what is pending, urgent first, without
+    /// pacing or retries, until empty or the deadline.
+    async fn drain_before_exit(&mut self) -> Result<(), ForwarderError> {
+        let stop_by = *self
+            .stop_by
+            .get_or_init(|| Instant::now() + self.cfg.shutdown_deadline);
+        while Instant::now() < stop_by {
+            let batch = self.next_pending().await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            if !matches!(self.deliver(&batch).await?, Delivery::Accepted) {
+                break;
+            }
+        }
+        self.report.left_pending = !self.next_pending().await?.is_empty();
+        Ok(())
+    }
+
+    async fn next_pending(&mut self) -> Result<Vec<Entry>, ForwarderError> {
+        let urgent = self.source.peek(Lane::Urgent, self.cfg.batch_max).await?;
+        if !urgent.is_empty() {
+            return Ok(urgent);
+        }
+        self.source.peek(Lane::Bulk, self.cfg.batch_max).await
+    }
+
+    /// Sleeps until `until`, shutdown, or (if `wake_on_append`) an append.
+    async fn wait(&mut self, until: Instant, wake_on_append: bool) {
+        let changes = &mut self.changes;
+        tokio::select! {
+            () = self.shutdown.cancelled() => {}
+            () = tokio::time::sleep_until(until) => {}
+            _ = changes.changed(), if wake_on_append => {}
+        }
+    }
+}
+
+/// Resolves when shutdown was requested and its deadline has passed.
+async fn shutdown_cut_off(
+    shutdown: &CancellationToken,
+    stop_by: &OnceLock<Instant>,
+    deadline: Duration,
+) {
+    shutdown.cancelled().await;
+    let at = *stop_by.get_or_init(|| Instant::now() + deadline);
+    tokio::time::sleep_until(at).await;
+}
+
+/// The output's journal reader, used from blocking threads.
+struct Source(Arc<Mutex<JournalReader>>);
+
+impl Source {
+    async fn peek(&self, lane: Lane, max: usize) -> Result<Vec<Entry>, ForwarderError> {
+        self.with_reader(move |r| r.peek(lane, max)).await
+    }
+
+    async fn ack(&self, lane: Lane, upto_pos: u64) -> Result<(), ForwarderError> {
+        self.with_reader(move |r| r.ack(lane, upto_pos)).await
+    }
+
+    async fn with_reader<T, F>(&self, f: F) -> Result<T, ForwarderError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut JournalReader) -> Result<T, JournalError> + Send + 'static,
+    {
+        let reader = Arc::clone(&self.0);
+        blocking(move || {
+            let mut reader = reader.lock().map_err(|_| JournalError::Poisoned)?;
+            f(&mut reader)
+        })
+        .await
+    }
+}
+
+/// Runs a journal call on the blocking pool.
+async fn blocking<T, F>(f: F) -> Result<T, ForwarderError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, JournalError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ForwarderError::Task(e.to_string()))?
+        .map_err(ForwarderError::from)
+}
+
+/// Paces bulk delivery: `rate` entries per second, bursts up to `burst`.
+struct TokenBucket {
+    /// Entries per second; `None` is unlimited.
+    rate: Option<f64>,
+    burst: usize,
+    tokens: f64,
+    updated: Instant,
+}
+
+impl TokenBucket {
+    /// The burst is at most one second of tokens, so a wait for a batch
+    /// never exceeds one second.
+    fn new(rate: u32, batch_max: usize, now: Instant) -> Self {
+        let batch_max = batch_max.max(1);
+        let (rate, burst) = match rate {
+            0 => (None, batch_max),
+            r => (Some(f64::from(r)), batch_max.min(r as usize)),
+        };
+        Self {
+            rate,
+            burst,
+            tokens: burst as f64,
+            updated: now,
+        }
+    }
+
+    /// Largest batch worth asking for.
+    fn burst(&self) -> usize {
+        self.burst
+    }
+
+    fn refill(&mut self, now: Instant) {
+        if let Some(rate) = self.rate {
+            let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+            self.tokens = (self.tokens + elapsed * rate).min(self.burst as f64);
+        }
+        self.updated = now;
+    }
+
+    /// `None` if `n` entries may go now, else when they may.
+    fn ready_at(&mut self, n: usize, now: Instant) -> Option<Instant> {
+        let rate = self.rate?;
+        self.refill(now);
+        let missing = n.min(self.burst) as f64 - self.tokens;
+        (missing > 0.0).then(|| now + Duration::from_secs_f64(missing / rate))
+    }
+
+    fn take(&mut self, n: u64, now: Instant) {
+        self.refill(now);
+        self.tokens = (self.tokens - n as f64).max(0.0);
+    }
+}
+
+/// Exponential backoff with jitter between retries of one batch.
+struct Backoff {
+    initial: Duration,
+    max: Duration,
+    failures: u32,
+}
+
+impl Backoff {
+    fn new(initial: Duration, max: Duration) -> Self {
+        Self {
+            initial,
+            max,
+            failures: 0,
+        }
+    }
+
+    /// The pause before the next attempt: the output's `after` if given,
+    /// else `initial * 2^failures` with "equal jitter" (between half and
+    /// all of it); capped at `max` either way.
+    fn next_delay(&mut self, after: Option<Duration>) -> Duration {
+        let exponential = self
+            .initial
+            .saturating_mul(1 << self.failures.min(20))
+            .min(self.max);
+        self.failures = self.failures.saturating_add(1);
+        let delay = after.unwrap_or_else(|| {
+            let half = exponential / 2;
+            half + half.mul_f64(fastrand::f64())
+        });
+        delay.min(self.max)
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+        let delays: Vec<_> = (0..8).map(|_| backoff.next_delay(None)).collect();
+        for (i, d) in delays.iter().enumerate() {
+            let full = (Duration::from_millis(100) * (1 << i)).min(Duration::from_secs(2));
+            assert!(
+                *d >= full / 2 && *d <= full,
+                "attempt {i}: {d:?} outside [{:?}, {full:?}]",
+                full / 2
+            );
+        }
+        assert!(delays[7] >= Duration::from_secs(1));
+        backoff.reset();
+        assert!(backoff.next_delay(None) <= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn backoff_honours_after_up_to_the_cap() {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
+        assert_eq!(
+            backoff.next_delay(Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            backoff.next_delay(Some(Duration::from_secs(300))),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn token_bucket_paces_batches_at_the_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(1000, 500, start);
+        assert_eq!(bucket.burst(), 500);
+        assert_eq!(bucket.ready_at(500, start), None);
+        bucket.take(500, start);
+        let ready = bucket.ready_at(500, start).unwrap();
+        assert_eq!(ready - start, Duration::from_millis(500));
+        assert_eq!(
+            bucket.ready_at(250, start + Duration::from_millis(250)),
+            None
+        );
+    }
+
+    #[test]
+    fn token_bucket_burst_is_at_most_one_second() {
+        let now = Instant::now();
+        assert_eq!(TokenBucket::new(10, 1000, now).burst(), 10);
+        let mut unlimited = TokenBucket::new(0, 1000, now);
+        assert_eq!(unlimited.burst(), 1000);
+        unlimited.take(1_000_000, now);
+        assert_eq!(unlimited.ready_at(1000, now), None);
+    }
+}

@@ -1,0 +1,66 @@
+//! One output's view of the journal: entries after its durable cursor.
+//!
+//! A reader has its own read-only connection, so peeking never waits for
+//! an append's fsync; acks go through the journal's writer. Peeks return
+//! at most the requested number of entries and never hold a read
+//! transaction open between calls (which would stop WAL checkpoints).
+
+use rusqlite::{params, Connection};
+
+use crate::journal::writer::to_u64;
+use crate::journal::{Entry, Journal, JournalError, Lane, RecordClass};
+
+/// Reads and acknowledges one output's entries. `Send`, not `Sync`: use it
+/// from one thread at a time (e.g. move it into `spawn_blocking`).
+pub struct JournalReader {
+    conn: Connection,
+    journal: Journal,
+    output: String,
+}
+
+impl JournalReader {
+    pub(crate) fn new(conn: Connection, journal: Journal, output: &str) -> Self {
+        Self {
+            conn,
+            journal,
+            output: output.to_owned(),
+        }
+    }
+
+    /// The output this reader serves.
+    pub fn output(&self) -> &str {
+        &self.output
+    }
+
+    /// Up to `max` entries of `lane` after this output's durable cursor, in
+    /// commit order. Peeking again without an ack returns them again.
+    pub fn peek(&mut self, lane: Lane, max: usize) -> Result<Vec<Entry>, JournalError> {
+        let sql = format!(
+            "SELECT pos, class, payload FROM {} WHERE pos > \
+             (SELECT acked_pos FROM cursor WHERE output = ?1 AND lane = ?2) \
+             ORDER BY pos LIMIT ?3",
+            lane.table()
+        );
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![self.output, lane.code(), limit])?;
+        let mut entries = Vec::with_capacity(max.min(4096));
+        while let Some(row) = rows.next()? {
+            entries.push(Entry {
+                lane,
+                pos: to_u64(row.get(0)?, "position")?,
+                class: RecordClass::from_code(row.get(1)?)?,
+                payload: row.get(2)?,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Marks every entry of `lane` up to `upto_pos` as delivered by this
+    /// output. The cursor survives a crash of the process; after a power
+    /// cut it may step back to an earlier ack (re-delivery, never loss)
+    /// unless [`Journal::sync`] or a later append has run.
+    pub fn ack(&mut self, lane: Lane, upto_pos: u64) -> Result<(), JournalError> {
+        self.journal.ack(&self.output, lane, upto_pos)
+    }
+}

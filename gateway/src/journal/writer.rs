@@ -1,0 +1,469 @@
+//! The single writer connection: appends, size bound and drop policy,
+//! cursor acks and garbage collection.
+//!
+//! Invariant: each lane holds the contiguous positions
+//! `first_pos..next_pos`; rows only ever leave from the front (GC of rows
+//! every output has delivered, or drops when over the size bound), so a
+//! lane's depth is arithmetic and never needs a scan. In-memory state is
+//! changed only after its transaction has committed. This module never
+//! loads a lane into memory: eviction streams rows, GC deletes ranges.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+
+use crate::journal::{ClassCounts, JournalError, Lane, NewRecord, RecordClass};
+
+/// Size accounted per record on top of its payload: rowid, record header,
+/// class and commit time, cell pointer and B-tree page slack.
+pub const RECORD_OVERHEAD_BYTES: u64 = 32;
+/// Most delivered rows one lane's GC deletes in one transaction, so that a
+/// large catch-up never makes one commit slow.
+const GC_STEP: u64 = 8192;
+
+/// What one append did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Records committed by this call.
+    pub appended: usize,
+    /// Undelivered records dropped by this call to stay within `max_bytes`
+    /// (possibly some of the records just appended).
+    pub dropped: ClassCounts,
+}
+
+/// Accounted size of one record.
+pub fn record_cost(payload_len: u64) -> u64 {
+    payload_len.saturating_add(RECORD_OVERHEAD_BYTES)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SyncLevel {
+    /// fsync the WAL at every commit: appends.
+    Full,
+    /// fsync only at checkpoints: cursor acks (a lost ack re-delivers).
+    Normal,
+}
+
+/// Positions and accounted bytes of one lane.
+#[derive(Debug, Clone, Copy)]
+struct LaneState {
+    first_pos: u64,
+    next_pos: u64,
+    live_bytes: u64,
+}
+
+impl LaneState {
+    fn is_empty(&self) -> bool {
+        self.first_pos >= self.next_pos
+    }
+
+    fn last_pos(&self) -> u64 {
+        self.next_pos.saturating_sub(1)
+    }
+
+    fn emptied(self) -> Self {
+        Self {
+            first_pos: self.next_pos,
+            live_bytes: 0,
+            ..self
+        }
+    }
+}
+
+/// The writer connection and the state it keeps in step with the file.
+pub struct Writer {
+    conn: Connection,
+    lanes: [LaneState; 2],
+    /// Acked position per registered output, per lane.
+    cursors: BTreeMap<String, [u64; 2]>,
+    max_bytes: u64,
+    sync: SyncLevel,
+}
+
+impl Writer {
+    /// Loads the lanes and registers `outputs`: a new output starts at the
+    /// current head (it receives what is appended from now on); cursors of
+    /// outputs no longer listed are forgotten.
+    pub fn load(conn: Connection, max_bytes: u64, outputs: &[&str]) -> Result<Self, JournalError> {
+        let mut writer = Self {
+            lanes: [
+                load_lane(&conn, Lane::Urgent)?,
+                load_lane(&conn, Lane::Bulk)?,
+            ],
+            conn,
+            cursors: BTreeMap::new(),
+            max_bytes,
+            sync: SyncLevel::Full,
+        };
+        writer.register_outputs(outputs)?;
+        Ok(writer)
+    }
+
+    fn register_outputs(&mut self, outputs: &[&str]) -> Result<(), JournalError> {
+        let lanes = self.lanes;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for output in outputs {
+            for lane in Lane::ALL {
+                tx.execute(
+                    "INSERT OR IGNORE INTO cursor (output, lane, acked_pos) VALUES (?1, ?2, ?3)",
+                    params![output, lane.code(), to_i64(lanes[lane.index()].last_pos())],
+                )?;
+            }
+        }
+        let (kept, forgotten): (Vec<_>, Vec<_>) = load_cursors(&tx)?
+            .into_iter()
+            .partition(|(name, _)| outputs.contains(&name.as_str()));
+        for (name, _) in forgotten {
+            tx.execute("DELETE FROM cursor WHERE output = ?1", [name])?;
+        }
+        tx.commit()?;
+        self.cursors = kept.into_iter().collect();
+        Ok(())
+    }
+
+    pub fn is_registered(&self, output: &str) -> bool {
+        self.cursors.contains_key(output)
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Commits `records` in one durable transaction, then enforces the size
+    /// bound and takes one GC step per lane in the same transaction.
+    pub fn append(
+        &mut self,
+        records: &[NewRecord],
+        now_ms: i64,
+    ) -> Result<AppendOutcome, JournalError> {
+        if records.is_empty() {
+            return Ok(AppendOutcome::default());
+        }
+        self.set_sync(SyncLevel::Full)?;
+        let min_cursors = self.min_cursors();
+        let mut lanes = self.lanes;
+        let mut dropped = ClassCounts::default();
+        let incoming: u64 = records
+            .iter()
+            .map(|r| record_cost(r.payload.len() as u64))
+            .sum();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Older telemetry would go first anyway: freeing its pages before
+        // inserting lets the insert reuse them, so the file never holds
+        // more than the bound plus slack.
+        let room_limit = self.max_bytes.saturating_sub(incoming);
+        enforce_bound(
+            &tx,
+            &mut lanes,
+            min_cursors,
+            room_limit,
+            &[Lane::Bulk],
+            &mut dropped,
+        )?;
+        insert_records(&tx, &mut lanes, records, now_ms)?;
+        enforce_bound(
+            &tx,
+            &mut lanes,
+            min_cursors,
+            self.max_bytes,
+            &DROP_ORDER,
+            &mut dropped,
+        )?;
+        for lane in Lane::ALL {
+            let i = lane.index();
+            gc_step(&tx, lane, &mut lanes[i], min_cursors[i])?;
+        }
+        save_lanes(&tx, &lanes)?;
+        add_drops(&tx, &dropped)?;
+        tx.commit()?;
+        self.lanes = lanes;
+        Ok(AppendOutcome {
+            appended: records.len(),
+            dropped,
+        })
+    }
+
+    /// Moves `output`'s cursor on `lane` forward to `upto_pos` (a no-op if it
+    /// is already there or past it) and collects what every output has
+    /// now delivered.
+    pub fn ack(&mut self, output: &str, lane: Lane, upto_pos: u64) -> Result<(), JournalError> {
+        let i = lane.index();
+        let mut cursor = *self
+            .cursors
+            .get(output)
+            .ok_or_else(|| JournalError::UnknownOutput(output.to_owned()))?;
+        let last = self.lanes[i].last_pos();
+        if upto_pos > last {
+            return Err(JournalError::AckBeyondHead {
+                lane,
+                pos: upto_pos,
+                last,
+            });
+        }
+        if upto_pos <= cursor[i] {
+            return Ok(());
+        }
+        cursor[i] = upto_pos;
+        self.set_sync(SyncLevel::Normal)?;
+        let min_cursor = self
+            .cursors
+            .iter()
+            .map(|(name, c)| if name == output { upto_pos } else { c[i] })
+            .min()
+            .unwrap_or(upto_pos);
+        let mut lanes = self.lanes;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached("UPDATE cursor SET acked_pos = ?3 WHERE output = ?1 AND lane = ?2")?
+            .execute(params![output, lane.code(), upto_pos])?;
+        gc_step(&tx, lane, &mut lanes[i], min_cursor)?;
+        save_lanes(&tx, &lanes)?;
+        tx.commit()?;
+        self.lanes = lanes;
+        self.cursors.insert(output.to_owned(), cursor);
+        Ok(())
+    }
+
+    /// Makes every earlier commit, cursor acks included, durable against
+    /// power loss (one fsynced commit).
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        self.set_sync(SyncLevel::Full)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        save_lanes(&tx, &self.lanes)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_sync(&mut self, level: SyncLevel) -> Result<(), JournalError> {
+        if self.sync != level {
+            let value = match level {
+                SyncLevel::Full => "FULL",
+                SyncLevel::Normal => "NORMAL",
+            };
+            self.conn.pragma_update(None, "synchronous", value)?;
+            self.sync = level;
+        }
+        Ok(())
+    }
+
+    /// Per lane, the position every registered output has delivered (0 when
+    /// no output is registered: nothing counts as delivered).
+    fn min_cursors(&self) -> [u64; 2] {
+        let min_of = |i: usize| self.cursors.values().map(|c| c[i]).min().unwrap_or(0);
+        [min_of(0), min_of(1)]
+    }
+}
+
+fn load_lane(conn: &Connection, lane: Lane) -> Result<LaneState, JournalError> {
+    let (next_pos, live_bytes): (i64, i64) = conn.query_row(
+        "SELECT next_pos, live_bytes FROM lane_state WHERE lane = ?1",
+        [lane.code()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let next_pos = to_u64(next_pos, "next position")?;
+    let first: Option<i64> =
+        conn.query_row(&format!("SELECT min(pos) FROM {}", lane.table()), [], |r| {
+            r.get(0)
+        })?;
+    Ok(LaneState {
+        first_pos: first.map_or(Ok(next_pos), |p| to_u64(p, "position"))?,
+        next_pos,
+        live_bytes: to_u64(live_bytes, "byte count")?,
+    })
+}
+
+fn load_cursors(conn: &Connection) -> Result<BTreeMap<String, [u64; 2]>, JournalError> {
+    let mut stmt = conn.prepare("SELECT output, lane, acked_pos FROM cursor")?;
+    let mut rows = stmt.query([])?;
+    let mut cursors = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        let output: String = row.get(0)?;
+        let lane = Lane::from_code(row.get(1)?)?;
+        let acked = to_u64(row.get(2)?, "cursor")?;
+        cursors.entry(output).or_insert([0; 2])[lane.index()] = acked;
+    }
+    Ok(cursors)
+}
+
+/// A stored integer that must not be negative.
+pub fn to_u64(value: i64, what: &'static str) -> Result<u64, JournalError> {
+    u64::try_from(value).map_err(|_| JournalError::BadCode { what, code: value })
+}
+
+/// Stored form of a position or count (SQLite integers are signed).
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn insert_records(
+    tx: &Transaction,
+    lanes: &mut [LaneState; 2],
+    records: &[NewRecord],
+    now_ms: i64,
+) -> Result<(), JournalError> {
+    let insert_sql = |lane: Lane| {
+        format!(
+            "INSERT INTO {} (pos, class, committed_ms, payload) VALUES (?1, ?2, ?3, ?4)",
+            lane.table()
+        )
+    };
+    let mut inserts = [
+        tx.prepare_cached(&insert_sql(Lane::Urgent))?,
+        tx.prepare_cached(&insert_sql(Lane::Bulk))?,
+    ];
+    for record in records {
+        let i = record.class.lane().index();
+        let lane = &mut lanes[i];
+        inserts[i].execute(params![
+            to_i64(lane.next_pos),
+            record.class.code(),
+            now_ms,
+            record.payload
+        ])?;
+        lane.next_pos += 1;
+        lane.live_bytes = lane
+            .live_bytes
+            .saturating_add(record_cost(record.payload.len() as u64));
+    }
+    Ok(())
+}
+
+/// Lanes in the order the size bound takes records from them.
+const DROP_ORDER: [Lane; 2] = [Lane::Bulk, Lane::Urgent];
+
+/// Drops from the front of the first non-empty lane of `order` until the
+/// accounted size fits `limit`. Rows every output has already delivered
+/// are removed without counting as drops.
+fn enforce_bound(
+    tx: &Transaction,
+    lanes: &mut [LaneState; 2],
+    min_cursors: [u64; 2],
+    limit: u64,
+    order: &[Lane],
+    dropped: &mut ClassCounts,
+) -> Result<(), JournalError> {
+    loop {
+        let total = lanes[0].live_bytes.saturating_add(lanes[1].live_bytes);
+        let Some(excess) = total.checked_sub(limit).filter(|&e| e > 0) else {
+            return Ok(());
+        };
+        let Some(&lane) = order.iter().find(|l| !lanes[l.index()].is_empty()) else {
+            return Ok(());
+        };
+        let i = lane.index();
+        evict_front(tx, lane, &mut lanes[i], excess, min_cursors[i], dropped)?;
+    }
+}
+
+/// Removes the oldest rows of `lane` until at least `excess` accounted
+/// bytes are freed or the lane is empty, streaming them in position order.
+fn evict_front(
+    tx: &Transaction,
+    lane: Lane,
+    state: &mut LaneState,
+    excess: u64,
+    delivered_upto: u64,
+    dropped: &mut ClassCounts,
+) -> Result<(), JournalError> {
+    let sql = format!(
+        "SELECT pos, class, length(payload) FROM {} WHERE pos >= ?1 ORDER BY pos",
+        lane.table()
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let mut rows = stmt.query([to_i64(state.first_pos)])?;
+    let mut freed = 0u64;
+    let mut last = None;
+    while freed < excess {
+        let Some(row) = rows.next()? else { break };
+        let pos = to_u64(row.get(0)?, "position")?;
+        let class = RecordClass::from_code(row.get(1)?)?;
+        freed = freed.saturating_add(record_cost(to_u64(row.get(2)?, "payload length")?));
+        if pos > delivered_upto {
+            dropped.add(class, 1);
+        }
+        last = Some(pos);
+    }
+    drop(rows);
+    match last {
+        Some(last) => {
+            delete_through(tx, lane, last)?;
+            state.first_pos = last + 1;
+            state.live_bytes = state.live_bytes.saturating_sub(freed);
+        }
+        // The accounting says rows exist but the table has none: trust the
+        // table so that the bound loop ends.
+        None => *state = state.emptied(),
+    }
+    Ok(())
+}
+
+/// Deletes up to [`GC_STEP`] of the oldest rows that every output has
+/// delivered (positions up to `delivered_upto`).
+fn gc_step(
+    tx: &Transaction,
+    lane: Lane,
+    state: &mut LaneState,
+    delivered_upto: u64,
+) -> Result<(), JournalError> {
+    let upto = delivered_upto
+        .min(state.last_pos())
+        .min(state.first_pos.saturating_add(GC_STEP - 1));
+    if state.is_empty() || upto < state.first_pos {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT coalesce(sum(length(payload)), 0) FROM {} WHERE pos BETWEEN ?1 AND ?2",
+        lane.table()
+    );
+    let payload_bytes: i64 = tx
+        .prepare_cached(&sql)?
+        .query_row([to_i64(state.first_pos), to_i64(upto)], |r| r.get(0))?;
+    let rows = upto - state.first_pos + 1;
+    let freed =
+        to_u64(payload_bytes, "payload length")?.saturating_add(rows * RECORD_OVERHEAD_BYTES);
+    delete_through(tx, lane, upto)?;
+    state.first_pos = upto + 1;
+    state.live_bytes = state.live_bytes.saturating_sub(freed);
+    Ok(())
+}
+
+fn delete_through(tx: &Transaction, lane: Lane, upto: u64) -> Result<(), JournalError> {
+    let sql = format!("DELETE FROM {} WHERE pos <= ?1", lane.table());
+    tx.prepare_cached(&sql)?.execute([to_i64(upto)])?;
+    Ok(())
+}
+
+fn save_lanes(tx: &Transaction, lanes: &[LaneState; 2]) -> Result<(), JournalError> {
+    let mut stmt =
+        tx.prepare_cached("UPDATE lane_state SET next_pos = ?2, live_bytes = ?3 WHERE lane = ?1")?;
+    for lane in Lane::ALL {
+        let state = &lanes[lane.index()];
+        stmt.execute(params![
+            lane.code(),
+            to_i64(state.next_pos),
+            to_i64(state.live_bytes)
+        ])?;
+    }
+    Ok(())
+}
+
+fn add_drops(tx: &Transaction, dropped: &ClassCounts) -> Result<(), JournalError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO drop_count (class, dropped) VALUES (?1, ?2)
+         ON CONFLICT (class) DO UPDATE SET dropped = dropped + excluded.dropped",
+    )?;
+    for class in RecordClass::ALL {
+        let n = dropped.get(class);
+        if n > 0 {
+            stmt.execute(params![class.code(), to_i64(n)])?;
+        }
+    }
+    Ok(())
+}
