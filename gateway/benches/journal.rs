@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use journal_support::{config, telemetry};
-use redb::{Database, Durability, ReadableTable, TableDefinition};
+use redb::{Database, Durability, TableDefinition};
 use retrofit_gateway::journal::{Journal, JournalReader, Lane, NewRecord};
 
 const BATCH_SIZES: [u64; 3] = [500, 1000, 2000];

@@ -118,6 +118,10 @@ pub async fn run_forwarder<O: Output>(
     cfg: ForwarderConfig,
     shutdown: CancellationToken,
 ) -> Result<ForwarderReport, ForwarderError> {
+    let cfg = ForwarderConfig {
+        batch_max: cfg.batch_max.max(1),
+        ..cfg
+    };
     let name = output.name().to_owned();
     let reader_journal = journal.clone();
     let reader = blocking(move || reader_journal.reader(&name)).await?;
@@ -127,6 +131,7 @@ pub async fn run_forwarder<O: Output>(
         bucket: TokenBucket::new(cfg.drain_rate, cfg.batch_max, Instant::now()),
         backoff: Backoff::new(cfg.retry_initial, cfg.retry_max),
         stop_by: OnceLock::new(),
+        pending_bulk: Vec::new(),
         shallow_since: None,
         report: ForwarderReport::default(),
         output,
@@ -135,8 +140,10 @@ pub async fn run_forwarder<O: Output>(
     };
     let outcome = forwarder.run().await;
     forwarder.output.close().await;
-    blocking(move || journal.sync()).await?;
-    outcome.map(|()| forwarder.report)
+    let synced = blocking(move || journal.sync()).await;
+    outcome?;
+    synced?;
+    Ok(forwarder.report)
 }
 
 /// What to do after one step of the loop.
@@ -166,6 +173,8 @@ struct Forwarder<O> {
     backoff: Backoff,
     /// Deadline of the shutdown drain, fixed when shutdown is first seen.
     stop_by: OnceLock<Instant>,
+    /// Bulk entries read but not yet accepted, topped up as more arrive.
+    pending_bulk: Vec<Entry>,
     /// When the bulk lane was first seen too shallow for a full batch.
     shallow_since: Option<Instant>,
     report: ForwarderReport,
@@ -187,46 +196,70 @@ impl<O: Output> Forwarder<O> {
         self.drain_before_exit().await
     }
 
-    /// Urgent batch if any, else a bulk batch when it is full (or has
+    /// Urgent batch if any, else the bulk batch when it is full (or has
     /// waited `flush_interval`) and the token bucket allows it.
     async fn step(&mut self) -> Result<Step, ForwarderError> {
-        let urgent = self.source.peek(Lane::Urgent, self.cfg.batch_max).await?;
+        let urgent = self
+            .source
+            .peek(Lane::Urgent, 0, self.cfg.batch_max)
+            .await?;
         if !urgent.is_empty() {
-            return self.offer(urgent).await;
+            let delivery = self.deliver(&urgent).await?;
+            return Ok(self.after(delivery));
         }
         let want = self.bucket.burst();
-        let bulk = self.source.peek(Lane::Bulk, want).await?;
-        let now = Instant::now();
-        if bulk.is_empty() {
+        self.top_up_bulk(want).await?;
+        let (now, ready) = (Instant::now(), self.pending_bulk.len());
+        if ready == 0 {
             self.shallow_since = None;
             return Ok(Step::Idle {
                 until: now + self.cfg.flush_interval,
             });
         }
-        if bulk.len() < want {
+        if ready < want {
             let flush_at = *self.shallow_since.get_or_insert(now) + self.cfg.flush_interval;
             if now < flush_at {
                 return Ok(Step::Idle { until: flush_at });
             }
         }
-        if let Some(until) = self.bucket.ready_at(bulk.len(), now) {
+        if let Some(until) = self.bucket.ready_at(ready, now) {
             return Ok(Step::Idle { until });
         }
-        self.offer(bulk).await
+        let delivery = self.deliver_pending_bulk().await?;
+        Ok(self.after(delivery))
     }
 
-    /// Offers a batch to the output and turns the result into the next step.
-    async fn offer(&mut self, batch: Vec<Entry>) -> Result<Step, ForwarderError> {
-        match self.deliver(&batch).await? {
-            Delivery::Accepted => Ok(Step::Again),
-            Delivery::Retry { delay } => Ok(Step::Backoff {
+    fn after(&self, delivery: Delivery) -> Step {
+        match delivery {
+            Delivery::Accepted | Delivery::CutOff => Step::Again,
+            Delivery::Retry { delay } => Step::Backoff {
                 until: Instant::now() + delay,
-            }),
-            Delivery::CutOff => Ok(Step::Again),
+            },
         }
     }
 
-    /// Delivers one non-empty batch of one lane and acknowledges it.
+    /// Reads bulk entries after those already pending, up to `want` in all.
+    async fn top_up_bulk(&mut self, want: usize) -> Result<(), ForwarderError> {
+        let missing = want.saturating_sub(self.pending_bulk.len());
+        if missing > 0 {
+            let after = self.pending_bulk.last().map_or(0, |e| e.pos);
+            let more = self.source.peek(Lane::Bulk, after, missing).await?;
+            self.pending_bulk.extend(more);
+        }
+        Ok(())
+    }
+
+    /// Offers the pending bulk batch; it stays pending unless accepted.
+    async fn deliver_pending_bulk(&mut self) -> Result<Delivery, ForwarderError> {
+        let batch = std::mem::take(&mut self.pending_bulk);
+        let delivery = self.deliver(&batch).await?;
+        if !matches!(delivery, Delivery::Accepted) {
+            self.pending_bulk = batch;
+        }
+        Ok(delivery)
+    }
+
+    /// Delivers one batch of one lane and acknowledges it.
     async fn deliver(&mut self, batch: &[Entry]) -> Result<Delivery, ForwarderError> {
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return Ok(Delivery::Accepted);
@@ -280,24 +313,27 @@ impl<O: Output> Forwarder<O> {
             .stop_by
             .get_or_init(|| Instant::now() + self.cfg.shutdown_deadline);
         while Instant::now() < stop_by {
-            let batch = self.next_pending().await?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            if !matches!(self.deliver(&batch).await?, Delivery::Accepted) {
+            let urgent = self
+                .source
+                .peek(Lane::Urgent, 0, self.cfg.batch_max)
+                .await?;
+            let delivery = if urgent.is_empty() {
+                self.top_up_bulk(self.cfg.batch_max).await?;
+                if self.pending_bulk.is_empty() {
+                    return Ok(());
+                }
+                self.deliver_pending_bulk().await?
+            } else {
+                self.deliver(&urgent).await?
+            };
+            if !matches!(delivery, Delivery::Accepted) {
                 break;
             }
         }
-        self.report.left_pending = !self.next_pending().await?.is_empty();
+        self.top_up_bulk(1).await?;
+        let urgent_left = !self.source.peek(Lane::Urgent, 0, 1).await?.is_empty();
+        self.report.left_pending = urgent_left || !self.pending_bulk.is_empty();
         Ok(())
-    }
-
-    async fn next_pending(&mut self) -> Result<Vec<Entry>, ForwarderError> {
-        let urgent = self.source.peek(Lane::Urgent, self.cfg.batch_max).await?;
-        if !urgent.is_empty() {
-            return Ok(urgent);
-        }
-        self.source.peek(Lane::Bulk, self.cfg.batch_max).await
     }
 
     /// Sleeps until `until`, shutdown, or (if `wake_on_append`) an append.
@@ -326,8 +362,10 @@ async fn shutdown_cut_off(
 struct Source(Arc<Mutex<JournalReader>>);
 
 impl Source {
-    async fn peek(&self, lane: Lane, max: usize) -> Result<Vec<Entry>, ForwarderError> {
-        self.with_reader(move |r| r.peek(lane, max)).await
+    /// Up to `max` entries after the cursor and after position `after`.
+    async fn peek(&self, lane: Lane, after: u64, max: usize) -> Result<Vec<Entry>, ForwarderError> {
+        self.with_reader(move |r| r.peek_after(lane, after, max))
+            .await
     }
 
     async fn ack(&self, lane: Lane, upto_pos: u64) -> Result<(), ForwarderError> {

@@ -60,6 +60,15 @@ fn peek_without_ack_repeats_and_ack_advances() {
     assert_eq!(reader.peek(Lane::Bulk, 4).unwrap(), first);
     reader.ack(Lane::Bulk, first[3].pos).unwrap();
     assert_eq!(seqs(&reader.peek(Lane::Bulk, 4).unwrap()), vec![5, 6, 7, 8]);
+    assert_eq!(
+        seqs(&reader.peek_after(Lane::Bulk, 6, 2).unwrap()),
+        vec![7, 8]
+    );
+    assert_eq!(
+        seqs(&reader.peek_after(Lane::Bulk, 2, 2).unwrap()),
+        vec![5, 6],
+        "never before the cursor"
+    );
     // Acking backwards is a no-op, acking past the head is refused.
     reader.ack(Lane::Bulk, 2).unwrap();
     assert_eq!(seqs(&reader.peek(Lane::Bulk, 1).unwrap()), vec![5]);

@@ -4,6 +4,7 @@
 
 mod journal_support;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,11 +37,13 @@ struct TestOutput {
     script: Script,
     delivered: watch::Sender<[u64; 2]>,
     per_batch: Duration,
+    closes: Arc<AtomicUsize>,
 }
 
 struct Probe {
     attempts: Arc<Mutex<Vec<Attempt>>>,
     delivered: watch::Receiver<[u64; 2]>,
+    closes: Arc<AtomicUsize>,
 }
 
 impl Probe {
@@ -70,18 +73,21 @@ impl Probe {
 fn test_output(script: Script, per_batch: Duration) -> (TestOutput, Probe) {
     let attempts = Arc::new(Mutex::new(Vec::new()));
     let (delivered, watcher) = watch::channel([0u64; 2]);
+    let closes = Arc::new(AtomicUsize::new(0));
     let output = TestOutput {
         name: "test".into(),
         attempts: Arc::clone(&attempts),
         script,
         delivered,
         per_batch,
+        closes: Arc::clone(&closes),
     };
     (
         output,
         Probe {
             attempts,
             delivered: watcher,
+            closes,
         },
     )
 }
@@ -116,6 +122,10 @@ impl Output for TestOutput {
             self.delivered.send_modify(|c| c[i] += batch.len() as u64);
         }
         result
+    }
+
+    async fn close(&mut self) {
+        self.closes.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -367,6 +377,11 @@ async fn shutdown_persists_the_cursor_and_resumes_after_reopen() {
             "shutdown is bounded by its deadline"
         );
         assert!(report.left_pending);
+        assert_eq!(
+            probe.closes.load(Ordering::SeqCst),
+            1,
+            "the output was closed once"
+        );
         let delivered = accepted_positions(&probe, Lane::Bulk);
         assert_eq!(delivered, (1..=report.bulk_delivered).collect::<Vec<_>>());
         assert!(report.bulk_delivered < 10_000);

@@ -35,15 +35,28 @@ impl JournalReader {
     /// Up to `max` entries of `lane` after this output's durable cursor, in
     /// commit order. Peeking again without an ack returns them again.
     pub fn peek(&mut self, lane: Lane, max: usize) -> Result<Vec<Entry>, JournalError> {
+        self.peek_after(lane, 0, max)
+    }
+
+    /// Like [`JournalReader::peek`], but only entries after position
+    /// `after` too: tops up a batch already peeked without reading it
+    /// again.
+    pub fn peek_after(
+        &mut self,
+        lane: Lane,
+        after: u64,
+        max: usize,
+    ) -> Result<Vec<Entry>, JournalError> {
         let sql = format!(
-            "SELECT pos, class, payload FROM {} WHERE pos > \
-             (SELECT acked_pos FROM cursor WHERE output = ?1 AND lane = ?2) \
-             ORDER BY pos LIMIT ?3",
+            "SELECT pos, class, payload FROM {} WHERE pos > max(?3, \
+             (SELECT acked_pos FROM cursor WHERE output = ?1 AND lane = ?2)) \
+             ORDER BY pos LIMIT ?4",
             lane.table()
         );
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![self.output, lane.code(), limit])?;
+        let mut rows = stmt.query(params![self.output, lane.code(), after, limit])?;
         let mut entries = Vec::with_capacity(max.min(4096));
         while let Some(row) = rows.next()? {
             entries.push(Entry {
