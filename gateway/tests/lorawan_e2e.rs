@@ -8,87 +8,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use retrofit_protocols::Timestamp;
-use support::fleet::{self, Expected, FleetDevice};
-use support::mqtt::{publish_all, Collector, Message};
-use support::{GatewayProcess, Mosquitto, VictoriaMetrics};
+use support::fleet::{self, Expected};
+use support::mqtt::{publish_all, Message};
+use support::rig::{now_ms, Rig};
 
 const DEVICES: usize = 300;
-
-struct Rig {
-    input: Mosquitto,
-    _output: Mosquitto,
-    vm: VictoriaMetrics,
-    collector: Collector,
-    gateway: GatewayProcess,
-    devices: Vec<FleetDevice>,
-    _dir: tempfile::TempDir,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-impl Rig {
-    fn start(devices: usize) -> Self {
-        let (input, output, vm) = (
-            Mosquitto::start(),
-            Mosquitto::start(),
-            VictoriaMetrics::start(),
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let devices = fleet::devices(devices);
-        let config = fleet::config(
-            &devices,
-            &input.url(),
-            &output.url(),
-            Some(&vm.url()),
-            &dir.path().join("data"),
-            "",
-        );
-        let path = dir.path().join("gateway.toml");
-        std::fs::write(&path, config).unwrap();
-        let collector = Collector::start(output.port, "retrofit/v1/#");
-        let gateway = GatewayProcess::start(&path);
-        let rig = Self {
-            input,
-            _output: output,
-            vm,
-            collector,
-            gateway,
-            devices,
-            _dir: dir,
-        };
-        rig.wait_for_pipeline();
-        rig
-    }
-
-    /// Sends a canary uplink until it comes out normalized: the link has
-    /// subscribed and both outputs are connected.
-    fn wait_for_pipeline(&self) {
-        let canary = &self.devices[0];
-        for attempt in 0..100u32 {
-            let ((topic, payload), _) =
-                fleet::uplink(canary, 1_000_000 + attempt, Timestamp(now_ms()), true);
-            publish_all(self.input.port, vec![(topic, payload)]);
-            let seen = self
-                .collector
-                .on("/telemetry")
-                .iter()
-                .any(|m| m.json()["device"] == canary.id.as_str());
-            if seen {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "gateway never forwarded the canary; log:\n{}",
-            self.gateway.log()
-        );
-    }
-}
 
 fn telemetry_of(messages: &[Message], seq_below: u64) -> Vec<serde_json::Value> {
     messages
@@ -123,7 +47,7 @@ fn assert_reading(json: &serde_json::Value, want: &Expected, topic: Option<&str>
 
 #[test]
 fn every_uplink_arrives_once_on_its_topic_and_in_the_store() {
-    let rig = Rig::start(DEVICES);
+    let rig = Rig::start(DEVICES, "");
     let base = now_ms() - 60_000;
     let mut uplinks = Vec::new();
     let mut expected = HashMap::new();
@@ -193,7 +117,7 @@ fn every_uplink_arrives_once_on_its_topic_and_in_the_store() {
 
 #[test]
 fn hostile_input_is_dead_lettered_and_good_traffic_keeps_flowing() {
-    let rig = Rig::start(4);
+    let rig = Rig::start(4, "");
     let d = &rig.devices[1];
     let ((topic, good), _) = fleet::uplink(d, 5, Timestamp(now_ms()), true);
     let good_json: serde_json::Value = serde_json::from_slice(&good).unwrap();

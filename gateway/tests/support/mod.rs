@@ -8,7 +8,9 @@
 
 pub mod fleet;
 pub mod http;
+pub mod load;
 pub mod mqtt;
+pub mod rig;
 
 use std::io::Write as _;
 use std::net::TcpListener;
@@ -79,6 +81,11 @@ pub struct Mosquitto {
 impl Mosquitto {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        // Mosquitto started as root drops to its own user: let it write its
+        // persistence file, or a restart would lose every session.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
         let mut m = Self {
             port: free_port(),
             dir,
@@ -121,6 +128,19 @@ impl Mosquitto {
     /// Kills the broker (SIGKILL: nothing is flushed).
     pub fn kill(&mut self) {
         kill(&mut self.child);
+    }
+
+    /// Stops the broker with SIGTERM (it saves its persistence file) and
+    /// starts it again on the same port.
+    pub fn graceful_restart(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let _ = c.wait();
+        }
+        self.restart();
     }
 }
 
@@ -178,6 +198,19 @@ impl VictoriaMetrics {
 
     pub fn kill(&mut self) {
         kill(&mut self.child);
+    }
+
+    /// Stops the store with SIGTERM: it flushes what it acknowledged, as a
+    /// store does in a planned outage (a SIGKILL loses its in-memory buffer,
+    /// which no client can prevent).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let _ = c.wait();
+        }
     }
 
     /// Every sample of series whose name matches `regex`, as
