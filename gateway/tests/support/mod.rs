@@ -11,6 +11,8 @@ pub mod http;
 pub mod load;
 pub mod mqtt;
 pub mod rig;
+pub mod serial;
+pub mod strict_store;
 
 use std::io::Write as _;
 use std::net::TcpListener;
