@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
 use crate::journal::{Entry, Journal, JournalConfig, JournalError, JournalReader, Lane};
 
 /// A destination fed from the journal (normalized MQTT, time-series store).
@@ -451,76 +452,9 @@ impl TokenBucket {
     }
 }
 
-/// Exponential backoff with jitter between retries of one batch.
-struct Backoff {
-    initial: Duration,
-    max: Duration,
-    failures: u32,
-}
-
-impl Backoff {
-    fn new(initial: Duration, max: Duration) -> Self {
-        Self {
-            initial,
-            max,
-            failures: 0,
-        }
-    }
-
-    /// The pause before the next attempt: the output's `after` if given,
-    /// else `initial * 2^failures` with "equal jitter" (between half and
-    /// all of it); capped at `max` either way.
-    fn next_delay(&mut self, after: Option<Duration>) -> Duration {
-        let exponential = self
-            .initial
-            .saturating_mul(1 << self.failures.min(20))
-            .min(self.max);
-        self.failures = self.failures.saturating_add(1);
-        let delay = after.unwrap_or_else(|| {
-            let half = exponential / 2;
-            half + half.mul_f64(fastrand::f64())
-        });
-        delay.min(self.max)
-    }
-
-    fn reset(&mut self) {
-        self.failures = 0;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_with_jitter_and_is_capped() {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
-        let delays: Vec<_> = (0..8).map(|_| backoff.next_delay(None)).collect();
-        for (i, d) in delays.iter().enumerate() {
-            let full = (Duration::from_millis(100) * (1 << i)).min(Duration::from_secs(2));
-            assert!(
-                *d >= full / 2 && *d <= full,
-                "attempt {i}: {d:?} outside [{:?}, {full:?}]",
-                full / 2
-            );
-        }
-        assert!(delays[7] >= Duration::from_secs(1));
-        backoff.reset();
-        assert!(backoff.next_delay(None) <= Duration::from_millis(100));
-    }
-
-    #[test]
-    fn backoff_honours_after_up_to_the_cap() {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
-        assert_eq!(
-            backoff.next_delay(Some(Duration::from_secs(7))),
-            Duration::from_secs(7)
-        );
-        assert_eq!(
-            backoff.next_delay(Some(Duration::from_secs(300))),
-            Duration::from_secs(30)
-        );
-    }
 
     #[test]
     fn token_bucket_paces_batches_at_the_rate() {

@@ -89,6 +89,8 @@ pub struct RxInfo<'a> {
     pub snr: f64,
 }
 
+// serde's `skip_serializing_if` hands over a reference to the field type.
+#[allow(clippy::ptr_arg)]
 fn str_is_empty(s: &Cow<'_, str>) -> bool {
     s.is_empty()
 }

@@ -7,7 +7,6 @@
 //! anything that is not committed, and never stops on bad input.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use retrofit_protocols::deadletter::DeadLetter;
 use retrofit_protocols::reading::Reading;
@@ -15,6 +14,7 @@ use retrofit_protocols::{Id, Source};
 use rumqttc::{AsyncClient, Event, Packet, Publish, QoS};
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
 use crate::broker::BrokerConfig;
 use crate::counters::Counters;
 use crate::intake::{now, record_of, Intake, Submission};
@@ -116,7 +116,7 @@ pub async fn run_subscriber(
             }
             Ok(_) => {}
             Err(e) => {
-                let wait = backoff.next();
+                let wait = backoff.next_delay(None);
                 tracing::warn!(link = %ctx.link, error = %e, retry_in = ?wait, "link connection lost");
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -146,22 +146,4 @@ async fn accept(
     ctx.intake
         .submit(Submission::new(vec![record], Some(ack)))
         .await
-}
-
-/// Capped exponential reconnect delay: 100 ms doubling to 10 s.
-#[derive(Debug, Default)]
-pub struct Backoff {
-    attempt: u32,
-}
-
-impl Backoff {
-    pub fn next(&mut self) -> Duration {
-        let ms = 100u64.saturating_mul(1 << self.attempt.min(7));
-        self.attempt += 1;
-        Duration::from_millis(ms.min(10_000))
-    }
-
-    pub fn reset(&mut self) {
-        self.attempt = 0;
-    }
 }
