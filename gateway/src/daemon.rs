@@ -179,6 +179,10 @@ fn start_links(
                     stop.clone(),
                 ));
             }
+            LinkSpec::Serial(c) => {
+                let c = Arc::new(c.clone());
+                set.spawn(crate::links::serial::run_serial_link(c, ctx, stop.clone()));
+            }
         }
     }
     set

@@ -28,6 +28,8 @@ pub struct DeviceEntry {
     pub mount_height_m: Option<Spanned<f64>>,
     /// Direct MQTT address: the topic the device publishes to.
     pub topic: Option<Spanned<String>>,
+    /// Edge-link (`serial`) address: the node id, 1..=65534.
+    pub address: Option<Spanned<u16>>,
     #[serde(default = "default_interval")]
     pub expected_interval_s: u32,
 }
@@ -70,6 +72,9 @@ impl DeviceEntry {
         }
         if let Some(v) = &self.topic {
             keys.push(("topic", v.span()));
+        }
+        if let Some(v) = &self.address {
+            keys.push(("address", v.span()));
         }
         keys
     }

@@ -134,3 +134,108 @@ fn syntax_error_is_located() {
     let e = errors("[gateway]\nid = \"a\"\nsite = \n");
     assert!(e.starts_with("t.toml:3:"), "{e}");
 }
+
+const SERIAL: &str = r#"
+[[link]]
+id = "rs485-1"
+type = "serial"
+port = "/dev/ttyUSB0"
+
+[[device]]
+id = "drain-n17"
+kind = "drainage"
+link = "rs485-1"
+address = 17
+"#;
+
+/// 1-based number of the only line of `text` that is `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == needle)
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "{needle} must appear once");
+    lines[0]
+}
+
+#[test]
+fn serial_link_maps_node_ids_to_devices() {
+    let c = Config::parse(&format!("{DEMO}{SERIAL}"), "t.toml").unwrap();
+    let LinkSpec::Serial(s) = &c.links[2] else {
+        panic!("third link is serial")
+    };
+    assert_eq!(s.port, PathBuf::from("/dev/ttyUSB0"));
+    assert_eq!(s.baud, crate::links::serial::DEFAULT_BAUD);
+    let node = retrofit_protocols::edge::NodeId::new(17).unwrap();
+    assert_eq!(s.devices[&node].id.as_str(), "drain-n17");
+    assert_eq!(c.links[2].source(), retrofit_protocols::Source::Serial);
+}
+
+#[test]
+fn serial_link_problems_are_located() {
+    let text = format!(
+        "{DEMO}{}\n[[device]]\nid = \"drain-n0\"\nkind = \"drainage\"\nlink = \"rs485-1\"\naddress = 0\n\
+         \n[[device]]\nid = \"drain-dup\"\nkind = \"drainage\"\nlink = \"rs485-1\"\naddress = 0x11\n\
+         \n[[device]]\nid = \"drain-none\"\nkind = \"drainage\"\nlink = \"rs485-1\"\n\
+         \n[[device]]\nid = \"park-n5\"\nkind = \"parking\"\nlink = \"chirpstack\"\ndev_eui = \"0011223344556677\"\naddress = 5\n",
+        SERIAL.replace("port = \"/dev/ttyUSB0\"", "port = \"/dev/ttyUSB0\"\nbaud = 12\nurl = \"mqtt://x:1\"")
+    )
+    .replacen("type = \"mqtt\"", "type = \"mqtt\"\nport = \"/dev/ttyS1\"", 1);
+    let e = errors(&text);
+    let expect = [
+        ("baud = 12", 8, "baud must be between 300 and 4000000"),
+        (
+            "url = \"mqtt://x:1\"",
+            7,
+            "key url does not apply to a serial link",
+        ),
+        (
+            "address = 0",
+            11,
+            "address must be a node id in 1..=65534",
+        ),
+        ("address = 0x11", 11, "duplicate address 17 on this link"),
+        (
+            "id = \"drain-none\"",
+            6,
+            "device drain-none needs address on link rs485-1",
+        ),
+        (
+            "address = 5",
+            11,
+            "key address does not apply to a device on link chirpstack",
+        ),
+        (
+            "port = \"/dev/ttyS1\"",
+            8,
+            "key port does not apply to this link type",
+        ),
+    ];
+    for (needle, col, reason) in expect {
+        let line = line_of(&text, needle);
+        let want = format!("t.toml:{line}:{col}: {reason}");
+        assert!(e.lines().any(|l| l == want), "missing {want:?} in\n{e}");
+    }
+    assert_eq!(e.lines().count(), expect.len(), "{e}");
+}
+
+#[test]
+fn serial_link_needs_a_port_and_a_u16_address() {
+    let e = errors(&format!(
+        "{DEMO}{}",
+        SERIAL.replace("port = \"/dev/ttyUSB0\"\n", "")
+    ));
+    let line = line_of(&format!("{DEMO}{SERIAL}"), "id = \"rs485-1\"");
+    assert!(
+        e.starts_with(&format!("t.toml:{line}:6: link rs485-1 needs a port")),
+        "{e}"
+    );
+    let e = errors(&format!(
+        "{DEMO}{}",
+        SERIAL.replace("address = 17", "address = 70000")
+    ));
+    assert!(e.starts_with("t.toml:"), "{e}");
+    assert!(e.contains("70000") || e.contains("u16"), "{e}");
+}

@@ -9,6 +9,7 @@
 
 pub mod lorawan;
 pub mod mqtt;
+pub mod serial;
 pub mod subscriber;
 
 use std::ops::Range;
@@ -47,6 +48,10 @@ pub struct LinkEntry {
     pub password_file: Option<SecretFile>,
     pub application: Option<Spanned<String>>,
     pub shared_group: Option<Spanned<Id>>,
+    /// Serial device path (`serial` links).
+    pub port: Option<Spanned<String>>,
+    /// Serial line speed (`serial` links).
+    pub baud: Option<Spanned<u32>>,
 }
 
 /// A validated link with its devices.
@@ -54,6 +59,7 @@ pub struct LinkEntry {
 pub enum LinkSpec {
     Lorawan(lorawan::LorawanConfig),
     Mqtt(mqtt::MqttLinkConfig),
+    Serial(serial::SerialLinkConfig),
 }
 
 impl LinkSpec {
@@ -61,6 +67,7 @@ impl LinkSpec {
         match self {
             Self::Lorawan(c) => &c.id,
             Self::Mqtt(c) => &c.id,
+            Self::Serial(c) => &c.id,
         }
     }
 
@@ -69,6 +76,7 @@ impl LinkSpec {
         match self {
             Self::Lorawan(_) => retrofit_protocols::Source::Lorawan,
             Self::Mqtt(_) => retrofit_protocols::Source::Mqtt,
+            Self::Serial(_) => retrofit_protocols::Source::Serial,
         }
     }
 }
@@ -90,6 +98,10 @@ impl LinkEntry {
             LinkType::Mqtt => {
                 mqtt::MqttLinkConfig::from_entry(self, gateway, site, devices, problems)
                     .map(LinkSpec::Mqtt)
+            }
+            LinkType::Serial => {
+                serial::SerialLinkConfig::from_entry(self, site, devices, problems)
+                    .map(LinkSpec::Serial)
             }
             other => {
                 problems.at(
@@ -123,12 +135,14 @@ impl LinkEntry {
 
     /// Refuses keys of the entry that `allowed` does not list.
     pub fn refuse_keys(&self, allowed: &[&str], problems: &mut Problems<'_>) {
-        let present: [(&str, Option<Range<usize>>); 2] = [
+        let present: [(&str, Option<Range<usize>>); 4] = [
             ("application", self.application.as_ref().map(Spanned::span)),
             (
                 "shared_group",
                 self.shared_group.as_ref().map(Spanned::span),
             ),
+            ("port", self.port.as_ref().map(Spanned::span)),
+            ("baud", self.baud.as_ref().map(Spanned::span)),
         ];
         for (key, span) in present {
             if let Some(span) = span.filter(|_| !allowed.contains(&key)) {

@@ -1,0 +1,432 @@
+//! The link's decisions, between the port and the intake: what each
+//! received frame becomes (records to commit, frames to send back) and
+//! which acknowledgement follows each commit (EDGE_LINK.md §6).
+//!
+//! Policy:
+//! - Telemetry and Event from a configured node become readings; Hello
+//!   resets the node's session (unless it is a resend, see `session`) and
+//!   is answered with a TimeSync when the node can use one; Heartbeat
+//!   feeds presence and the node's clock, moves the acknowledgement past
+//!   frames the node gave up on, and is answered with the current Ack (so
+//!   a lost Ack heals within one heartbeat). A Heartbeat makes no reading:
+//!   it has no sequence number to make one unique, and battery levels
+//!   belong in the node's telemetry.
+//! - Reliable frames are acknowledged only by [`Receiver::committed`],
+//!   i.e. after their records are durable; a resend of a durable frame is
+//!   acknowledged again without a second commit.
+//! - A frame from a node no device is configured at is dead-lettered
+//!   (`unknown_device`) and, once that is durable, acknowledged so the node
+//!   stops resending it; its Heartbeats are only counted.
+//! - Line noise (oversized, bad stuffing, truncated, bad CRC) is counted by
+//!   reason and logged at debug level, never dead-lettered: on a serial bus
+//!   it is what a cable or a reset produces. A frame that passed its CRC
+//!   but is refused (unknown version or type, bad length or field) came
+//!   from a real sender: counted and dead-lettered, with its bytes in hex.
+//! - Gateway-to-node frames heard on the line (an RS-485 adapter's echo of
+//!   our own, a node's Ack of a Config this gateway never sends) are
+//!   ignored.
+//!
+//! Nothing here does I/O or reads a clock: the caller passes the time.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use retrofit_protocols::edge::{
+    Ack, Capabilities, DecodeError, Event, Frame, Heartbeat, Hello, Message, NodeId, Telemetry,
+    TimeSync,
+};
+use retrofit_protocols::{EventName, EventState, Timestamp};
+
+use super::clock::NodeClock;
+use super::config::SerialLinkConfig;
+use super::frames::Received;
+use super::mapping::{self, Origin};
+use super::session::{Admission, NodeSession};
+use crate::devices::Device;
+use crate::journal::NewRecord;
+use crate::links::subscriber::LinkContext;
+use crate::normalize::Rejection;
+
+/// What the port loop must do for a received frame.
+#[derive(Debug)]
+pub enum Action {
+    /// Commit these records; hand `Commit` back to [`Receiver::committed`]
+    /// once they are durable.
+    Submit(Vec<NewRecord>, Option<Commit>),
+    /// Write this frame to the port now.
+    Send(Box<Frame>),
+}
+
+/// A reliable frame whose records were submitted, reported back when
+/// durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Commit {
+    pub node: NodeId,
+    pub seq: u32,
+    fingerprint: u64,
+    /// The node's session generation; `None` for an unknown node.
+    generation: Option<u64>,
+}
+
+/// What the gateway keeps per configured node.
+#[derive(Debug, Default)]
+struct NodeState {
+    session: NodeSession,
+    clock: NodeClock,
+    /// Sequence number of the raise of each active alarm, by event.
+    raised: HashMap<EventName, u32>,
+}
+
+/// The decisions of one serial link.
+pub struct Receiver {
+    config: Arc<SerialLinkConfig>,
+    nodes: HashMap<NodeId, NodeState>,
+}
+
+impl Receiver {
+    pub fn new(config: Arc<SerialLinkConfig>) -> Self {
+        Self {
+            config,
+            nodes: HashMap::new(),
+        }
+    }
+
+    /// Decides what a received frame (or decoding failure) leads to.
+    pub fn receive(
+        &mut self,
+        ctx: &LinkContext,
+        received: Received<'_>,
+        now: Timestamp,
+    ) -> Vec<Action> {
+        let fingerprint = received.fingerprint();
+        match received.result {
+            Ok(frame) => self.frame(ctx, &frame, fingerprint, received.wire, now),
+            Err(e) => self.undecodable(ctx, &e, received.wire),
+        }
+    }
+
+    /// Acknowledgements owed now that `commits` are durable: one per node,
+    /// reflecting all of them.
+    pub fn committed(&mut self, commits: impl IntoIterator<Item = Commit>) -> Vec<Frame> {
+        let mut acks: Vec<(NodeId, Ack)> = Vec::new();
+        for commit in commits {
+            let ack = match commit.generation {
+                None => Some(Ack::cumulative(commit.seq)),
+                Some(generation) => self.nodes.get_mut(&commit.node).and_then(|n| {
+                    n.session
+                        .durable(generation, commit.seq, commit.fingerprint)
+                        .then(|| n.session.ack())
+                        .flatten()
+                }),
+            };
+            if let Some(ack) = ack {
+                acks.retain(|(node, _)| *node != commit.node);
+                acks.push((commit.node, ack));
+            }
+        }
+        acks.into_iter()
+            .map(|(node, ack)| Frame::unsequenced(node, 0, ack))
+            .collect()
+    }
+
+    /// A TimeSync for every node on the line.
+    pub fn time_sync(now: Timestamp) -> Frame {
+        Frame::unsequenced(NodeId::BROADCAST, 0, TimeSync { unix_ms: now })
+    }
+
+    fn frame(
+        &mut self,
+        ctx: &LinkContext,
+        frame: &Frame,
+        fingerprint: u64,
+        wire: &[u8],
+        now: Timestamp,
+    ) -> Vec<Action> {
+        if !frame.message.message_type().is_from_node() {
+            return Vec::new();
+        }
+        let Some(device) = self.config.devices.get(&frame.node).cloned() else {
+            return self.unknown_node(ctx, frame, fingerprint, wire);
+        };
+        if let Message::Heartbeat(hb) = &frame.message {
+            return self.heartbeat(ctx, &device, frame.node, hb, now);
+        }
+        if frame.seq == 0 {
+            let rejection =
+                Rejection::new("invalid_sequence", "reliable frame with sequence number 0");
+            let record = ctx.record(
+                Err(rejection),
+                &self.origin(frame.node),
+                hex(wire).as_bytes(),
+            );
+            return vec![Action::Submit(vec![record], None)];
+        }
+        let incoming = Incoming {
+            ctx,
+            device: &device,
+            frame,
+            fingerprint,
+            wire,
+            now,
+        };
+        self.reliable(&incoming)
+    }
+
+    /// Feeds the node's clock, presence and session; answers with the
+    /// current Ack.
+    fn heartbeat(
+        &mut self,
+        ctx: &LinkContext,
+        device: &Device,
+        id: NodeId,
+        hb: &Heartbeat,
+        now: Timestamp,
+    ) -> Vec<Action> {
+        let node = self.nodes.entry(id).or_default();
+        node.clock.heartbeat(hb.uptime_ms, now);
+        let lost = node.session.heartbeat(hb.pending_from);
+        if lost > 0 {
+            tracing::warn!(link = %ctx.link, device = %device.id, lost, dropped_total = hb.dropped_frames, "node gave up on frames it could not deliver");
+        }
+        ctx.presence.seen(&device.id, now);
+        node.session
+            .ack()
+            .map(|ack| send_ack(id, ack))
+            .into_iter()
+            .collect()
+    }
+
+    /// Hello, Telemetry and Event from a configured node.
+    fn reliable(&mut self, incoming: &Incoming<'_>) -> Vec<Action> {
+        let Incoming {
+            frame, fingerprint, ..
+        } = *incoming;
+        let node = self.nodes.entry(frame.node).or_default();
+        let mut actions = Vec::new();
+        let admission = match &frame.message {
+            Message::Hello(hello) => {
+                if hello.capabilities.contains(Capabilities::TIME_SYNC) {
+                    let sync = TimeSync {
+                        unix_ms: incoming.now,
+                    };
+                    actions.push(Action::Send(Box::new(Frame::unsequenced(
+                        frame.node, 0, sync,
+                    ))));
+                }
+                let generation = node.session.generation();
+                let admission = node.session.hello(frame.seq, fingerprint);
+                if node.session.generation() != generation {
+                    node.clock = NodeClock::default();
+                }
+                admission
+            }
+            _ => node.session.admit(frame.seq, fingerprint),
+        };
+        let generation = Some(node.session.generation());
+        match admission {
+            Admission::New => {
+                let records = self.records(incoming);
+                let commit = Commit {
+                    node: frame.node,
+                    seq: frame.seq,
+                    fingerprint,
+                    generation,
+                };
+                actions.push(Action::Submit(records, Some(commit)));
+            }
+            Admission::InFlight => {}
+            Admission::Durable => {
+                let ack = node.session.ack();
+                actions.extend(ack.map(|a| send_ack(frame.node, a)));
+            }
+        }
+        actions
+    }
+
+    /// The journal records of a new reliable frame.
+    fn records(&mut self, incoming: &Incoming<'_>) -> Vec<NewRecord> {
+        let Incoming {
+            ctx,
+            device,
+            frame,
+            wire,
+            now,
+            ..
+        } = *incoming;
+        let origin_text = self.origin(frame.node);
+        let Some(node) = self.nodes.get_mut(&frame.node) else {
+            return Vec::new();
+        };
+        let result = match &frame.message {
+            Message::Hello(hello) => {
+                ctx.presence.seen(&device.id, now);
+                match kind_mismatch(device, hello) {
+                    Some(rejection) => Err(rejection),
+                    None => return Vec::new(),
+                }
+            }
+            Message::Telemetry(t) => telemetry(node, &self.config, device, frame.seq, t, now),
+            Message::Event(e) => event(node, &self.config, device, frame.seq, e, now),
+            _ => return Vec::new(),
+        };
+        vec![ctx.record(result, &origin_text, hex(wire).as_bytes())]
+    }
+
+    fn unknown_node(
+        &self,
+        ctx: &LinkContext,
+        frame: &Frame,
+        fingerprint: u64,
+        wire: &[u8],
+    ) -> Vec<Action> {
+        let reason = "unknown_device";
+        if matches!(frame.message, Message::Heartbeat(_)) || frame.seq == 0 {
+            ctx.counters.rejected(ctx.source.as_str(), reason);
+            return Vec::new();
+        }
+        let rejection = Rejection::new(
+            reason,
+            format!("no device is configured at address {}", frame.node),
+        );
+        let record = ctx.record(
+            Err(rejection),
+            &self.origin(frame.node),
+            hex(wire).as_bytes(),
+        );
+        let commit = Commit {
+            node: frame.node,
+            seq: frame.seq,
+            fingerprint,
+            generation: None,
+        };
+        vec![Action::Submit(vec![record], Some(commit))]
+    }
+
+    fn undecodable(&self, ctx: &LinkContext, error: &DecodeError, wire: &[u8]) -> Vec<Action> {
+        let reason = decode_reason(error);
+        if is_line_noise(error) {
+            ctx.counters.rejected(ctx.source.as_str(), reason);
+            tracing::debug!(link = %ctx.link, reason, %error, "line noise");
+            return Vec::new();
+        }
+        let rejection = Rejection::new(reason, error.to_string());
+        let origin = self.config.port.display().to_string();
+        let record = ctx.record(Err(rejection), &origin, hex(wire).as_bytes());
+        vec![Action::Submit(vec![record], None)]
+    }
+
+    fn origin(&self, node: NodeId) -> String {
+        format!("{} node {node}", self.config.port.display())
+    }
+}
+
+/// One reliable frame from a configured node, with its context.
+#[derive(Clone, Copy)]
+struct Incoming<'a> {
+    ctx: &'a LinkContext,
+    device: &'a Device,
+    frame: &'a Frame,
+    fingerprint: u64,
+    wire: &'a [u8],
+    now: Timestamp,
+}
+
+fn telemetry(
+    node: &NodeState,
+    config: &SerialLinkConfig,
+    device: &Device,
+    seq: u32,
+    t: &Telemetry,
+    now: Timestamp,
+) -> Result<retrofit_protocols::reading::Reading, Rejection> {
+    let ts = node.clock.resolve(t.stamp, now);
+    mapping::telemetry(origin(config, device, seq, ts), t)
+}
+
+/// An event reading; a raise is remembered so that its clear carries the
+/// same `alarm_id`. A clear whose raise the gateway never saw (it
+/// restarted in between) uses its own sequence number.
+fn event(
+    node: &mut NodeState,
+    config: &SerialLinkConfig,
+    device: &Device,
+    seq: u32,
+    e: &Event,
+    now: Timestamp,
+) -> Result<retrofit_protocols::reading::Reading, Rejection> {
+    let raise_seq = match e.state {
+        EventState::Raised => {
+            node.raised.insert(e.name.clone(), seq);
+            seq
+        }
+        EventState::Cleared => node.raised.remove(&e.name).unwrap_or(seq),
+        EventState::Instant => seq,
+    };
+    let ts = node.clock.resolve(e.stamp, now);
+    mapping::event(origin(config, device, seq, ts), e, raise_seq)
+}
+
+fn origin<'a>(
+    config: &'a SerialLinkConfig,
+    device: &'a Device,
+    seq: u32,
+    ts: Timestamp,
+) -> Origin<'a> {
+    Origin {
+        site: &config.site,
+        device,
+        seq,
+        ts,
+    }
+}
+
+fn kind_mismatch(device: &Device, hello: &Hello) -> Option<Rejection> {
+    (hello.kind != device.kind).then(|| {
+        Rejection::new(
+            "kind_mismatch",
+            format!(
+                "node says it is a {} node, device {} is configured as {}",
+                hello.kind, device.id, device.kind
+            ),
+        )
+    })
+}
+
+fn send_ack(node: NodeId, ack: Ack) -> Action {
+    Action::Send(Box::new(Frame::unsequenced(node, 0, ack)))
+}
+
+/// Damage a serial line produces by itself.
+fn is_line_noise(error: &DecodeError) -> bool {
+    matches!(
+        error,
+        DecodeError::Oversized
+            | DecodeError::Cobs
+            | DecodeError::Truncated { .. }
+            | DecodeError::BadCrc { .. }
+    )
+}
+
+/// The counting and dead-letter reason of a decoding failure.
+fn decode_reason(error: &DecodeError) -> &'static str {
+    match error {
+        DecodeError::Oversized => "oversized",
+        DecodeError::Cobs => "bad_stuffing",
+        DecodeError::Truncated { .. } => "truncated",
+        DecodeError::BadCrc { .. } => "bad_crc",
+        DecodeError::UnknownVersion(_) => "unknown_version",
+        DecodeError::UnknownType(_) => "unknown_type",
+        DecodeError::BodyLength { .. } => "bad_length",
+        DecodeError::BadField { .. } => "bad_field",
+    }
+}
+
+/// Frame bytes as lowercase hex, for dead letters.
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
