@@ -20,7 +20,7 @@
 //! event reading (`source` `serial`, `seq` = the frame's sequence number);
 //! the node's Ack comes only after the journal commit. How frames, resends,
 //! time stamps and bad input are handled is documented in `receiver`,
-//! `session` and `clock`; the port's life (reopen after unplugging,
+//! `session`, `node` and `clock`; the port's life (reopen after unplugging,
 //! TimeSync) in `port`.
 //!
 //! Across a gateway restart the sessions are gone: a frame the node resends
@@ -37,8 +37,10 @@ mod clock;
 mod config;
 mod frames;
 mod mapping;
+mod node;
 mod port;
 mod receiver;
+mod rejects;
 mod session;
 
 #[cfg(test)]

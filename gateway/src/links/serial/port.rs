@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 use super::frames::FrameReader;
 use super::receiver::{Action, Commit, Receiver};
 use super::SerialLinkConfig;
-use crate::intake::{now, Submission};
 use crate::backoff::Backoff;
+use crate::intake::{now, Submission};
 use crate::links::subscriber::LinkContext;
 
 /// How often every node's clock is set again.

@@ -29,20 +29,18 @@
 //! Nothing here does I/O or reads a clock: the caller passes the time.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use retrofit_protocols::edge::{
-    Ack, Capabilities, DecodeError, Event, Frame, Heartbeat, Hello, Message, NodeId, Telemetry,
-    TimeSync,
+    Ack, Capabilities, DecodeError, Frame, Heartbeat, Message, NodeId, TimeSync,
 };
-use retrofit_protocols::{EventName, EventState, Timestamp};
+use retrofit_protocols::Timestamp;
 
-use super::clock::NodeClock;
 use super::config::SerialLinkConfig;
 use super::frames::Received;
-use super::mapping::{self, Origin};
-use super::session::{Admission, NodeSession};
+use super::node::NodeState;
+use super::rejects::{decode_reason, hex, is_line_noise, kind_mismatch};
+use super::session::Admission;
 use crate::devices::Device;
 use crate::journal::NewRecord;
 use crate::links::subscriber::LinkContext;
@@ -67,15 +65,6 @@ pub struct Commit {
     fingerprint: u64,
     /// The node's session generation; `None` for an unknown node.
     generation: Option<u64>,
-}
-
-/// What the gateway keeps per configured node.
-#[derive(Debug, Default)]
-struct NodeState {
-    session: NodeSession,
-    clock: NodeClock,
-    /// Sequence number of the raise of each active alarm, by event.
-    raised: HashMap<EventName, u32>,
 }
 
 /// The decisions of one serial link.
@@ -184,8 +173,7 @@ impl Receiver {
         now: Timestamp,
     ) -> Vec<Action> {
         let node = self.nodes.entry(id).or_default();
-        node.clock.heartbeat(hb.uptime_ms, now);
-        let lost = node.session.heartbeat(hb.pending_from);
+        let lost = node.heartbeat(hb, now);
         if lost > 0 {
             tracing::warn!(link = %ctx.link, device = %device.id, lost, dropped_total = hb.dropped_frames, "node gave up on frames it could not deliver");
         }
@@ -214,12 +202,7 @@ impl Receiver {
                         frame.node, 0, sync,
                     ))));
                 }
-                let generation = node.session.generation();
-                let admission = node.session.hello(frame.seq, fingerprint);
-                if node.session.generation() != generation {
-                    node.clock = NodeClock::default();
-                }
-                admission
+                node.hello(frame.seq, fingerprint)
             }
             _ => node.session.admit(frame.seq, fingerprint),
         };
@@ -261,16 +244,14 @@ impl Receiver {
         let result = match &frame.message {
             Message::Hello(hello) => {
                 ctx.presence.seen(&device.id, now);
-                match kind_mismatch(device, hello) {
-                    Some(rejection) => Err(rejection),
-                    None => return Vec::new(),
-                }
+                kind_mismatch(device, hello).map(Err)
             }
-            Message::Telemetry(t) => telemetry(node, &self.config, device, frame.seq, t, now),
-            Message::Event(e) => event(node, &self.config, device, frame.seq, e, now),
-            _ => return Vec::new(),
+            _ => node.reading(&self.config.site, device, frame, now),
         };
-        vec![ctx.record(result, &origin_text, hex(wire).as_bytes())]
+        result
+            .map(|result| ctx.record(result, &origin_text, hex(wire).as_bytes()))
+            .into_iter()
+            .collect()
     }
 
     fn unknown_node(
@@ -332,101 +313,6 @@ struct Incoming<'a> {
     now: Timestamp,
 }
 
-fn telemetry(
-    node: &NodeState,
-    config: &SerialLinkConfig,
-    device: &Device,
-    seq: u32,
-    t: &Telemetry,
-    now: Timestamp,
-) -> Result<retrofit_protocols::reading::Reading, Rejection> {
-    let ts = node.clock.resolve(t.stamp, now);
-    mapping::telemetry(origin(config, device, seq, ts), t)
-}
-
-/// An event reading; a raise is remembered so that its clear carries the
-/// same `alarm_id`. A clear whose raise the gateway never saw (it
-/// restarted in between) uses its own sequence number.
-fn event(
-    node: &mut NodeState,
-    config: &SerialLinkConfig,
-    device: &Device,
-    seq: u32,
-    e: &Event,
-    now: Timestamp,
-) -> Result<retrofit_protocols::reading::Reading, Rejection> {
-    let raise_seq = match e.state {
-        EventState::Raised => {
-            node.raised.insert(e.name.clone(), seq);
-            seq
-        }
-        EventState::Cleared => node.raised.remove(&e.name).unwrap_or(seq),
-        EventState::Instant => seq,
-    };
-    let ts = node.clock.resolve(e.stamp, now);
-    mapping::event(origin(config, device, seq, ts), e, raise_seq)
-}
-
-fn origin<'a>(
-    config: &'a SerialLinkConfig,
-    device: &'a Device,
-    seq: u32,
-    ts: Timestamp,
-) -> Origin<'a> {
-    Origin {
-        site: &config.site,
-        device,
-        seq,
-        ts,
-    }
-}
-
-fn kind_mismatch(device: &Device, hello: &Hello) -> Option<Rejection> {
-    (hello.kind != device.kind).then(|| {
-        Rejection::new(
-            "kind_mismatch",
-            format!(
-                "node says it is a {} node, device {} is configured as {}",
-                hello.kind, device.id, device.kind
-            ),
-        )
-    })
-}
-
 fn send_ack(node: NodeId, ack: Ack) -> Action {
     Action::Send(Box::new(Frame::unsequenced(node, 0, ack)))
-}
-
-/// Damage a serial line produces by itself.
-fn is_line_noise(error: &DecodeError) -> bool {
-    matches!(
-        error,
-        DecodeError::Oversized
-            | DecodeError::Cobs
-            | DecodeError::Truncated { .. }
-            | DecodeError::BadCrc { .. }
-    )
-}
-
-/// The counting and dead-letter reason of a decoding failure.
-fn decode_reason(error: &DecodeError) -> &'static str {
-    match error {
-        DecodeError::Oversized => "oversized",
-        DecodeError::Cobs => "bad_stuffing",
-        DecodeError::Truncated { .. } => "truncated",
-        DecodeError::BadCrc { .. } => "bad_crc",
-        DecodeError::UnknownVersion(_) => "unknown_version",
-        DecodeError::UnknownType(_) => "unknown_type",
-        DecodeError::BodyLength { .. } => "bad_length",
-        DecodeError::BadField { .. } => "bad_field",
-    }
-}
-
-/// Frame bytes as lowercase hex, for dead letters.
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
