@@ -283,6 +283,10 @@ impl GatewayProcess {
         self.child = Some(child);
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no drain, no flush.
     pub fn kill(&mut self) {
         kill(&mut self.child);
