@@ -8,6 +8,7 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use retrofit_protocols::{DeviceKind, EventState};
@@ -103,19 +104,25 @@ fn telemetry_by_device(messages: &[Message]) -> BTreeMap<String, BTreeMap<u64, V
     out
 }
 
+/// The gateway config for the line `pty` in `dir`, written to a file.
+fn write_config(dir: &Path, broker: &Mosquitto, pty: &PtyPair) -> PathBuf {
+    let config = CONFIG
+        .replace("DATA", &dir.join("data").display().to_string())
+        .replace("URL", &broker.url())
+        .replace("PORT", &pty.gateway.display().to_string());
+    let path = dir.join("gw.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
 #[test]
 fn readings_survive_a_line_outage_exactly_once() {
     let broker = Mosquitto::start();
     let dir = tempfile::tempdir().unwrap();
     let mut pty = PtyPair::start(dir.path(), "rs485");
-    let config = CONFIG
-        .replace("DATA", &dir.path().join("data").display().to_string())
-        .replace("URL", &broker.url())
-        .replace("PORT", &pty.gateway.display().to_string());
-    let path = dir.path().join("gw.toml");
-    std::fs::write(&path, config).unwrap();
+    let path = write_config(dir.path(), &broker, &pty);
     let collector = Collector::start(broker.port, "retrofit/v1/#");
-    let gateway = GatewayProcess::start(&path);
+    let mut gateway = GatewayProcess::start(&path);
     let bus = SimBus::start(pty.node.clone(), plans());
 
     wait_until("a third of the readings", Duration::from_secs(60), || {
@@ -200,4 +207,32 @@ fn readings_survive_a_line_outage_exactly_once() {
     assert_eq!(states, ["raised", "cleared"], "{events:?}");
     assert_eq!(events[0]["alarm_id"], events[1]["alarm_id"]);
     assert_eq!(events[0]["severity"], "critical");
+
+    // The link stops on the daemon's shutdown token.
+    let status = gateway.terminate();
+    assert!(status.success(), "exit {status:?}; log:\n{}", gateway.log());
+}
+
+#[test]
+fn the_gateway_waits_for_a_port_that_is_not_there_yet() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut pty = PtyPair::new(dir.path(), "usb0");
+    let path = write_config(dir.path(), &broker, &pty);
+    let collector = Collector::start(broker.port, "retrofit/v1/#");
+    let gateway = GatewayProcess::start(&path);
+    wait_until("a failed open", Duration::from_secs(30), || {
+        gateway.log().contains("cannot open serial port")
+    });
+    pty.restart(); // the adapter is plugged in
+    let mut plan = plans().remove(0);
+    plan.readings = 5;
+    let bus = SimBus::start(pty.node.clone(), vec![plan]);
+    wait_until("readings acknowledged", Duration::from_secs(60), || {
+        bus.statuses()[0].done
+    });
+    let drain = topic("drain-n1", DeviceKind::Drainage, "telemetry");
+    collector.wait_for("readings published", Duration::from_secs(30), |m| {
+        m.iter().filter(|x| x.topic == drain).count() == 5
+    });
 }

@@ -31,13 +31,19 @@ pub struct PtyPair {
 }
 
 impl PtyPair {
-    /// Starts socat with the ends at `dir/{name}-gw` and `dir/{name}-node`.
-    pub fn start(dir: &Path, name: &str) -> Self {
-        let mut pair = Self {
+    /// The pair with ends at `dir/{name}-gw` and `dir/{name}-node`, not
+    /// started yet (see [`PtyPair::restart`]).
+    pub fn new(dir: &Path, name: &str) -> Self {
+        Self {
             gateway: dir.join(format!("{name}-gw")),
             node: dir.join(format!("{name}-node")),
             child: None,
-        };
+        }
+    }
+
+    /// [`PtyPair::new`], started.
+    pub fn start(dir: &Path, name: &str) -> Self {
+        let mut pair = Self::new(dir, name);
         pair.restart();
         pair
     }

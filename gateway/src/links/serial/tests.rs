@@ -563,3 +563,28 @@ async fn echoes_of_gateway_frames_are_ignored() {
     assert!(rig.hear(&ack, NOW).is_empty());
     assert!(rig.counters.rejected_snapshot().is_empty());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Whatever a line delivers, the receiver never panics, never sends an
+    /// Ack and never makes a reading: random bytes only count and at most
+    /// dead-letter.
+    #[test]
+    fn random_bytes_never_acknowledge_or_make_readings(
+        chunks in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..600), 1..8)
+    ) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let _entered = runtime.enter();
+        let mut rig = Rig::start();
+        for chunk in &chunks {
+            for action in rig.hear_bytes(chunk, NOW) {
+                let Action::Submit(records, commit) = action else {
+                    panic!("nothing is sent back for noise")
+                };
+                proptest::prop_assert!(commit.is_none());
+                proptest::prop_assert!(records.iter().all(|r| r.class == RecordClass::DeadLetter));
+            }
+        }
+    }
+}
