@@ -56,6 +56,7 @@ pub async fn run_with_counters(
         seq: SeqClock::default(),
     });
     let (intake, writer) = Intake::start(journal.clone(), identity.clone());
+    announce(&intake, &identity, Presence::Online, "running").await;
 
     let outputs_stop = CancellationToken::new();
     let forwarders = start_outputs(&config, &journal, &identity, &outputs_stop);
@@ -92,6 +93,17 @@ pub async fn run_with_counters(
     journal.sync().context("cannot persist the journal")?;
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// Commits the gateway's own status, so the outputs announce it at once.
+async fn announce(intake: &Intake, identity: &GatewayIdentity, status: Presence, reason: &str) {
+    let reading = identity.reading(Body::Status(StatusBody {
+        status,
+        since: crate::clock::now(),
+        last_seen: None,
+        reason: BoundedText::lossy(reason),
+    }));
+    let _ = intake.submit(Submission::new(vec![record_of(&reading)], None)).await;
 }
 
 fn start_outputs(
