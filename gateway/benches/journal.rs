@@ -12,6 +12,7 @@
 mod journal_support;
 
 use std::hint::black_box;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -140,6 +141,20 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
+/// Reference: one 16 KiB write and fsync, the floor of any durable commit
+/// on this disk (it varies with the other I/O on a shared machine).
+fn disk(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = std::fs::File::create(dir.path().join("probe")).unwrap();
+    let page = vec![0x5a_u8; 16 * 1024];
+    c.bench_function("disk/write_16k_fsync", |b| {
+        b.iter(|| {
+            file.write_all_at(&page, 0).unwrap();
+            file.sync_data().unwrap();
+        })
+    });
+}
+
 fn settings() -> Criterion {
     Criterion::default()
         .sample_size(20)
@@ -150,6 +165,6 @@ fn settings() -> Criterion {
 criterion_group! {
     name = benches;
     config = settings();
-    targets = append, pipeline
+    targets = disk, append, pipeline
 }
 criterion_main!(benches);

@@ -31,8 +31,11 @@ const PAGE_SIZE: i64 = 16 * 1024;
 /// WAL pages after which a commit checkpoints the WAL into the database
 /// (4 MiB at 16 KiB pages): checkpoints stay short and the WAL small.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 256;
-/// Page cache per connection, KiB (negative `cache_size` means KiB).
-const CACHE_KIB: i64 = 8 * 1024;
+/// Page cache of the writer connection, KiB: appends touch the right edge
+/// of each B-tree and GC the left edge, so a few MiB hold every hot page.
+const WRITER_CACHE_KIB: i64 = 4 * 1024;
+/// Page cache of a reader connection, KiB: readers scan forward once.
+const READER_CACHE_KIB: i64 = 2 * 1024;
 /// After a checkpoint, the WAL file is truncated down to this size.
 const WAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
 /// How long a connection waits for a lock held by another one.
@@ -68,7 +71,7 @@ pub fn open_writer(dir: &Path) -> Result<Connection, JournalError> {
         source,
     })?;
     let conn = Connection::open(file_path(dir))?;
-    configure(&conn)?;
+    configure(&conn, WRITER_CACHE_KIB)?;
     // Only takes effect on a new file (before it switches to WAL).
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
@@ -92,14 +95,15 @@ pub fn open_reader(dir: &Path) -> Result<Connection, JournalError> {
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(&path, flags)?;
-    configure(&conn)?;
+    configure(&conn, READER_CACHE_KIB)?;
     check_version(&conn)?;
     Ok(conn)
 }
 
-fn configure(conn: &Connection) -> Result<(), JournalError> {
+/// Lock patience and a bounded page cache (negative `cache_size` is KiB).
+fn configure(conn: &Connection, cache_kib: i64) -> Result<(), JournalError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.pragma_update(None, "mmap_size", 0)?;
     Ok(())
 }
