@@ -37,6 +37,7 @@
 
 mod config;
 mod error;
+mod lane_state;
 mod reader;
 mod record;
 mod schema;
@@ -52,11 +53,12 @@ use tokio::sync::watch;
 
 pub use config::JournalConfig;
 pub use error::JournalError;
+pub use lane_state::{record_cost, RECORD_OVERHEAD_BYTES};
 pub use reader::JournalReader;
 pub use record::{ClassCounts, Entry, Lane, NewRecord, RecordClass};
 pub use schema::FILE_NAME;
 pub use stats::{JournalStats, LaneStats, OutputLaneStats, OutputStats};
-pub use writer::{record_cost, AppendOutcome, RECORD_OVERHEAD_BYTES};
+pub use writer::AppendOutcome;
 
 use writer::Writer;
 

@@ -7,7 +7,7 @@
 
 use rusqlite::{params, Connection};
 
-use crate::journal::writer::to_u64;
+use crate::journal::lane_state::to_u64;
 use crate::journal::{Entry, Journal, JournalError, Lane, RecordClass};
 
 /// Reads and acknowledges one output's entries. `Send`, not `Sync`: use it

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::journal::lane_state::{to_u64, LaneState};
 use crate::journal::schema;
-use crate::journal::writer::to_u64;
 use crate::journal::{ClassCounts, JournalError, Lane, RecordClass};
 
 /// A snapshot of the journal.
@@ -106,25 +106,15 @@ struct Retained {
 }
 
 fn retained(conn: &Connection, lane: Lane) -> Result<Retained, JournalError> {
-    let (next_pos, bytes): (i64, i64) = conn.query_row(
-        "SELECT next_pos, live_bytes FROM lane_state WHERE lane = ?1",
-        [lane.code()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let next_pos = to_u64(next_pos, "next position")?;
-    let first: Option<i64> =
-        conn.query_row(&format!("SELECT min(pos) FROM {}", lane.table()), [], |r| {
-            r.get(0)
-        })?;
-    let first_pos = first.map_or(Ok(next_pos), |p| to_u64(p, "position"))?;
+    let state = LaneState::read(conn, lane)?;
     Ok(Retained {
         stats: LaneStats {
             lane,
-            records: next_pos.saturating_sub(first_pos),
-            bytes: to_u64(bytes, "byte count")?,
-            last_pos: next_pos.saturating_sub(1),
+            records: state.next_pos.saturating_sub(state.first_pos),
+            bytes: state.live_bytes,
+            last_pos: state.last_pos(),
         },
-        first_pos,
+        first_pos: state.first_pos,
     })
 }
 

@@ -1,25 +1,17 @@
-//! The single writer connection: appends, size bound and drop policy,
-//! cursor acks and garbage collection.
+//! The single writer connection: appends, cursor acks, durability levels,
+//! and the in-memory lane state kept in step with the file.
 //!
-//! Invariant: each lane holds the contiguous positions
-//! `first_pos..next_pos`; rows only ever leave from the front (GC of rows
-//! every output has delivered, or drops when over the size bound), so a
-//! lane's depth is arithmetic and never needs a scan. In-memory state is
-//! changed only after its transaction has committed. This module never
-//! loads a lane into memory: eviction streams rows, GC deletes ranges.
+//! In-memory state is changed only after its transaction has committed, so
+//! a failed call leaves the writer exactly as it was.
 
 use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 
+use crate::journal::lane_state::{
+    enforce_bound, gc_step, record_cost, to_i64, to_u64, LaneState, DROP_ORDER,
+};
 use crate::journal::{ClassCounts, JournalError, Lane, NewRecord, RecordClass};
-
-/// Size accounted per record on top of its payload: rowid, record header,
-/// class and commit time, cell pointer and B-tree page slack.
-pub const RECORD_OVERHEAD_BYTES: u64 = 32;
-/// Most delivered rows one lane's GC deletes in one transaction, so that a
-/// large catch-up never makes one commit slow.
-const GC_STEP: u64 = 8192;
 
 /// What one append did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,43 +23,12 @@ pub struct AppendOutcome {
     pub dropped: ClassCounts,
 }
 
-/// Accounted size of one record.
-pub fn record_cost(payload_len: u64) -> u64 {
-    payload_len.saturating_add(RECORD_OVERHEAD_BYTES)
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SyncLevel {
     /// fsync the WAL at every commit: appends.
     Full,
     /// fsync only at checkpoints: cursor acks (a lost ack re-delivers).
     Normal,
-}
-
-/// Positions and accounted bytes of one lane.
-#[derive(Debug, Clone, Copy)]
-struct LaneState {
-    first_pos: u64,
-    next_pos: u64,
-    live_bytes: u64,
-}
-
-impl LaneState {
-    fn is_empty(&self) -> bool {
-        self.first_pos >= self.next_pos
-    }
-
-    fn last_pos(&self) -> u64 {
-        self.next_pos.saturating_sub(1)
-    }
-
-    fn emptied(self) -> Self {
-        Self {
-            first_pos: self.next_pos,
-            live_bytes: 0,
-            ..self
-        }
-    }
 }
 
 /// The writer connection and the state it keeps in step with the file.
@@ -87,8 +48,8 @@ impl Writer {
     pub fn load(conn: Connection, max_bytes: u64, outputs: &[&str]) -> Result<Self, JournalError> {
         let mut writer = Self {
             lanes: [
-                load_lane(&conn, Lane::Urgent)?,
-                load_lane(&conn, Lane::Bulk)?,
+                LaneState::read(&conn, Lane::Urgent)?,
+                LaneState::read(&conn, Lane::Bulk)?,
             ],
             conn,
             cursors: BTreeMap::new(),
@@ -261,24 +222,6 @@ impl Writer {
     }
 }
 
-fn load_lane(conn: &Connection, lane: Lane) -> Result<LaneState, JournalError> {
-    let (next_pos, live_bytes): (i64, i64) = conn.query_row(
-        "SELECT next_pos, live_bytes FROM lane_state WHERE lane = ?1",
-        [lane.code()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let next_pos = to_u64(next_pos, "next position")?;
-    let first: Option<i64> =
-        conn.query_row(&format!("SELECT min(pos) FROM {}", lane.table()), [], |r| {
-            r.get(0)
-        })?;
-    Ok(LaneState {
-        first_pos: first.map_or(Ok(next_pos), |p| to_u64(p, "position"))?,
-        next_pos,
-        live_bytes: to_u64(live_bytes, "byte count")?,
-    })
-}
-
 fn load_cursors(conn: &Connection) -> Result<BTreeMap<String, [u64; 2]>, JournalError> {
     let mut stmt = conn.prepare("SELECT output, lane, acked_pos FROM cursor")?;
     let mut rows = stmt.query([])?;
@@ -290,16 +233,6 @@ fn load_cursors(conn: &Connection) -> Result<BTreeMap<String, [u64; 2]>, Journal
         cursors.entry(output).or_insert([0; 2])[lane.index()] = acked;
     }
     Ok(cursors)
-}
-
-/// A stored integer that must not be negative.
-pub fn to_u64(value: i64, what: &'static str) -> Result<u64, JournalError> {
-    u64::try_from(value).map_err(|_| JournalError::BadCode { what, code: value })
-}
-
-/// Stored form of a position or count (SQLite integers are signed).
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 fn insert_records(
@@ -332,111 +265,6 @@ fn insert_records(
             .live_bytes
             .saturating_add(record_cost(record.payload.len() as u64));
     }
-    Ok(())
-}
-
-/// Lanes in the order the size bound takes records from them.
-const DROP_ORDER: [Lane; 2] = [Lane::Bulk, Lane::Urgent];
-
-/// Drops from the front of the first non-empty lane of `order` until the
-/// accounted size fits `limit`. Rows every output has already delivered
-/// are removed without counting as drops.
-fn enforce_bound(
-    tx: &Transaction,
-    lanes: &mut [LaneState; 2],
-    min_cursors: [u64; 2],
-    limit: u64,
-    order: &[Lane],
-    dropped: &mut ClassCounts,
-) -> Result<(), JournalError> {
-    loop {
-        let total = lanes[0].live_bytes.saturating_add(lanes[1].live_bytes);
-        let Some(excess) = total.checked_sub(limit).filter(|&e| e > 0) else {
-            return Ok(());
-        };
-        let Some(&lane) = order.iter().find(|l| !lanes[l.index()].is_empty()) else {
-            return Ok(());
-        };
-        let i = lane.index();
-        evict_front(tx, lane, &mut lanes[i], excess, min_cursors[i], dropped)?;
-    }
-}
-
-/// Removes the oldest rows of `lane` until at least `excess` accounted
-/// bytes are freed or the lane is empty, streaming them in position order.
-fn evict_front(
-    tx: &Transaction,
-    lane: Lane,
-    state: &mut LaneState,
-    excess: u64,
-    delivered_upto: u64,
-    dropped: &mut ClassCounts,
-) -> Result<(), JournalError> {
-    let sql = format!(
-        "SELECT pos, class, length(payload) FROM {} WHERE pos >= ?1 ORDER BY pos",
-        lane.table()
-    );
-    let mut stmt = tx.prepare_cached(&sql)?;
-    let mut rows = stmt.query([to_i64(state.first_pos)])?;
-    let mut freed = 0u64;
-    let mut last = None;
-    while freed < excess {
-        let Some(row) = rows.next()? else { break };
-        let pos = to_u64(row.get(0)?, "position")?;
-        let class = RecordClass::from_code(row.get(1)?)?;
-        freed = freed.saturating_add(record_cost(to_u64(row.get(2)?, "payload length")?));
-        if pos > delivered_upto {
-            dropped.add(class, 1);
-        }
-        last = Some(pos);
-    }
-    drop(rows);
-    match last {
-        Some(last) => {
-            delete_through(tx, lane, last)?;
-            state.first_pos = last + 1;
-            state.live_bytes = state.live_bytes.saturating_sub(freed);
-        }
-        // The accounting says rows exist but the table has none: trust the
-        // table so that the bound loop ends.
-        None => *state = state.emptied(),
-    }
-    Ok(())
-}
-
-/// Deletes up to [`GC_STEP`] of the oldest rows that every output has
-/// delivered (positions up to `delivered_upto`).
-fn gc_step(
-    tx: &Transaction,
-    lane: Lane,
-    state: &mut LaneState,
-    delivered_upto: u64,
-) -> Result<(), JournalError> {
-    let upto = delivered_upto
-        .min(state.last_pos())
-        .min(state.first_pos.saturating_add(GC_STEP - 1));
-    if state.is_empty() || upto < state.first_pos {
-        return Ok(());
-    }
-    let sql = format!(
-        "SELECT coalesce(sum(length(payload)), 0) FROM {} WHERE pos BETWEEN ?1 AND ?2",
-        lane.table()
-    );
-    let payload_bytes: i64 = tx
-        .prepare_cached(&sql)?
-        .query_row([to_i64(state.first_pos), to_i64(upto)], |r| r.get(0))?;
-    let rows = upto - state.first_pos + 1;
-    let freed =
-        to_u64(payload_bytes, "payload length")?.saturating_add(rows * RECORD_OVERHEAD_BYTES);
-    delete_through(tx, lane, upto)?;
-    state.first_pos = upto + 1;
-    state.live_bytes = state.live_bytes.saturating_sub(freed);
-    Ok(())
-}
-
-fn delete_through(tx: &Transaction, lane: Lane, upto: u64) -> Result<(), JournalError> {
-    let sql = format!("DELETE FROM {} WHERE pos <= ?1", lane.table());
-    tx.prepare_cached(&sql)?.execute([to_i64(upto)])?;
     Ok(())
 }
 
