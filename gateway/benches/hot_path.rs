@@ -80,4 +80,11 @@ fn steps(c: &mut Criterion) {
 }
 
 criterion_group!(benches, whole_path, steps);
-criterion_main!(benches);
+criterion_main!(benches, floor_bench);
+
+fn floor(c: &mut Criterion) {
+    c.bench_function("floor/ignored_any", |b| {
+        b.iter(|| serde_json::from_str::<serde::de::IgnoredAny>(UPLINK).is_ok())
+    });
+}
+criterion_group!(floor_bench, floor);

@@ -44,6 +44,7 @@ pub async fn run_with_counters(
     let data_dir = &config.gateway.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data_dir {}", data_dir.display()))?;
+    let _lock = lock_data_dir(data_dir)?;
     let outputs: Vec<&str> = match config.influx {
         Some(_) => vec!["mqtt", "influx"],
         None => vec!["mqtt"],
@@ -95,6 +96,18 @@ pub async fn run_with_counters(
     Ok(())
 }
 
+/// Holds an exclusive lock on the data directory for the daemon's life, so
+/// that two daemons never write one journal.
+fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join("gateway.lock");
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.try_lock().map_err(|_| {
+        anyhow::anyhow!("another gateway is running with data_dir {}", dir.display())
+    })?;
+    Ok(file)
+}
+
 /// Commits the gateway's own status, so the outputs announce it at once.
 async fn announce(intake: &Intake, identity: &GatewayIdentity, status: Presence, reason: &str) {
     let reading = identity.reading(Body::Status(StatusBody {
@@ -103,7 +116,9 @@ async fn announce(intake: &Intake, identity: &GatewayIdentity, status: Presence,
         last_seen: None,
         reason: BoundedText::lossy(reason),
     }));
-    let _ = intake.submit(Submission::new(vec![record_of(&reading)], None)).await;
+    let _ = intake
+        .submit(Submission::new(vec![record_of(&reading)], None))
+        .await;
 }
 
 fn start_outputs(

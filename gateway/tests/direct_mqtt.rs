@@ -156,3 +156,19 @@ fn sigterm_drains_and_publishes_offline() {
     assert_eq!(retained.json()["status"], "offline");
     assert_eq!(retained.json()["reason"], "stopped");
 }
+
+#[test]
+fn a_second_gateway_on_the_same_data_dir_refuses_to_start() {
+    let (_broker, _collector, gateway, _dir) = start();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_retrofit-gateway"))
+        .args(["run", "-c"])
+        .arg(&gateway.config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another gateway is running with data_dir"),
+        "{err}"
+    );
+}

@@ -43,6 +43,10 @@ fn check_key(s: &str) -> Result<(), LineError> {
 }
 
 fn push_escaped(out: &mut String, s: &str, special: &[char]) {
+    if !s.contains(|c| c == '\\' || special.contains(&c)) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         if c == '\\' || special.contains(&c) {
             out.push('\\');
