@@ -1,11 +1,16 @@
-//! `retrofit-sim demo`: one command, no outside services. Starts an
-//! embedded MQTT broker, runs the gateway in-process with a fleet config
-//! (no time-series store, journal in a temporary directory), drives it with
-//! the load generator at a modest rate, and prints what arrives on
-//! `retrofit/v1/#` every couple of seconds until Ctrl-C or `--duration`.
+//! `retrofit-sim demo`: one command, no outside services. Starts a socat
+//! pseudo-terminal pair for the edge-node bus and an embedded MQTT broker,
+//! runs the gateway in-process with a config of synthetic LoRaWAN sensors
+//! plus the serial bus of `config/demo.toml` (its port = the gateway end of
+//! the pair), drives the LoRaWAN sensors with the load generator and the
+//! serial bus with simulated edge nodes (physics under the real firmware,
+//! running a scenario), and prints what arrives on `retrofit/v1/#` every
+//! couple of seconds until Ctrl-C or `--duration`.
 //!
 //! Every wait is bounded. The demo leaves nothing behind: the journal's
-//! directory is removed on exit.
+//! directory and the pseudo-terminals are removed on exit. socat is the
+//! only local binary it needs; without it the demo stops at once with the
+//! install hint.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -21,10 +26,14 @@ use crate::demo_stats::DemoStats;
 use crate::embedded_broker::start_embedded_broker;
 use crate::fleet::FleetSpec;
 use crate::load::{run_load, LoadOptions, LoadReport, StopAfter};
+use crate::nodes::{serial_buses, start_bus, BusStatus, EdgeBus, RunPlan, Scenario, SerialBus};
+use crate::pty::PtyPair;
 use crate::site_config::load_target;
 
 /// The demo community (spec §2).
 pub const DEMO_SITE: &str = "kangfu-garden";
+/// The reference config whose serial bus the demo simulates.
+const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 /// How often the summary is printed.
 const SUMMARY_EVERY: Duration = Duration::from_secs(2);
 /// How long the gateway may take to drain and stop.
@@ -38,15 +47,22 @@ pub struct DemoOptions {
     pub rate: f64,
     pub duration: Option<Duration>,
     pub seed: u64,
+    /// What happens to the serial edge nodes.
+    pub scenario: Scenario,
+    /// Simulated seconds per real second for the edge nodes.
+    pub speed: f64,
 }
 
 /// What the demo saw, for the closing lines and for tests.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DemoOutcome {
     pub load: LoadReport,
     pub telemetry: u64,
+    pub events: u64,
     pub devices_seen: usize,
     pub dead_letters: u64,
+    /// The edge nodes' own account when they stopped.
+    pub serial: BusStatus,
 }
 
 type SharedStats = Arc<Mutex<DemoStats>>;
@@ -95,14 +111,43 @@ async fn observe(mut eventloop: EventLoop, stats: SharedStats, stop: Cancellatio
     }
 }
 
+/// The serial bus of `config/demo.toml`, its port moved to `gateway_end`.
+fn demo_bus(gateway_end: &std::path::Path) -> anyhow::Result<SerialBus> {
+    let mut bus = serial_buses(DEMO_CONFIG)
+        .context("config/demo.toml")?
+        .into_iter()
+        .next()
+        .context("config/demo.toml has no serial bus")?;
+    bus.port = gateway_end.to_path_buf();
+    Ok(bus)
+}
+
+fn describe(bus: &SerialBus, opts: &DemoOptions) -> String {
+    let nodes: Vec<String> = bus
+        .nodes
+        .iter()
+        .map(|n| format!("{} ({}, node {})", n.device, n.kind, n.address))
+        .collect();
+    format!(
+        "serial bus {} on a socat pseudo-terminal pair: {}; scenario {} at {}x",
+        bus.link,
+        nodes.join(", "),
+        opts.scenario,
+        opts.speed
+    )
+}
+
 /// Runs the demo until `cancel` fires or the duration passes.
 pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::Result<DemoOutcome> {
+    let pty = PtyPair::start("edge-bus-1")?;
+    let bus = demo_bus(&pty.gateway_end)?;
     let broker = start_embedded_broker()?;
     println!("embedded MQTT broker on {broker}; normalized output on retrofit/v1/#");
+    println!("{}", describe(&bus, &opts));
     let data_dir = tempfile::Builder::new()
         .prefix("retrofit-demo-")
         .tempdir()?;
-    let text = FleetSpec {
+    let fleet = FleetSpec {
         devices: opts.devices,
         site: Id::parse(DEMO_SITE)?,
         broker: broker.clone(),
@@ -111,7 +156,8 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         http: None,
     }
     .render()?;
-    let config = retrofit_gateway::config::Config::parse(&text, "demo fleet")
+    let text = format!("{fleet}\n{}", bus.to_toml()?);
+    let config = retrofit_gateway::config::Config::parse(&text, "demo config")
         .map_err(|e| anyhow!("the generated config is invalid:\n{e}"))?;
     let target = load_target(&text)?;
 
@@ -120,9 +166,17 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
     let watcher = watch_output(&broker, stats.clone(), watcher_stop.clone());
     let gateway_stop = CancellationToken::new();
     let mut gateway = tokio::spawn(retrofit_gateway::daemon::run(config, gateway_stop.clone()));
+    let plan = RunPlan {
+        scenario: opts.scenario,
+        seed: opts.seed,
+        speed: opts.speed,
+    };
+    let nodes = start_bus(&bus, pty.node_end.clone(), plan)?;
     println!(
-        "gateway started: {} devices, {} uplinks/s; Ctrl-C to stop",
-        opts.devices, opts.rate
+        "gateway started: {} LoRaWAN sensors at {} uplinks/s and {} serial nodes; Ctrl-C to stop",
+        opts.devices,
+        opts.rate,
+        bus.nodes.len()
     );
 
     let load_stop = CancellationToken::new();
@@ -138,11 +192,17 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         tokio::spawn(async move { run_load(&target, &load_opts, stop).await })
     };
     let started = Instant::now();
-    let gateway_ended =
-        print_until_done(&stats, &opts, &cancel, &load, &mut gateway, started).await;
+    let running = Running {
+        stats: &stats,
+        load: &load,
+        nodes: &nodes,
+        started,
+    };
+    let gateway_ended = running.print_until_done(&opts, &cancel, &mut gateway).await;
 
     load_stop.cancel();
     let report = load.await.context("load task failed")??;
+    let serial = nodes.stop().context("the edge nodes failed")?;
     match gateway_ended {
         Some(ended) => {
             ended
@@ -161,8 +221,10 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
     let outcome = with_stats(&stats, |s| DemoOutcome {
         load: report,
         telemetry: s.telemetry,
+        events: s.events,
         devices_seen: s.devices_seen(),
         dead_letters: s.dead_letters,
+        serial,
     });
     Ok(outcome)
 }
@@ -184,38 +246,46 @@ async fn stop_gateway(
 
 type GatewayTask = JoinHandle<anyhow::Result<()>>;
 
-/// Prints the summary every couple of seconds until the demo should end.
-/// Returns the gateway's result if it stopped on its own.
-async fn print_until_done(
-    stats: &SharedStats,
-    opts: &DemoOptions,
-    cancel: &CancellationToken,
-    load: &JoinHandle<anyhow::Result<LoadReport>>,
-    gateway: &mut GatewayTask,
+/// What the summary loop watches.
+struct Running<'a> {
+    stats: &'a SharedStats,
+    load: &'a JoinHandle<anyhow::Result<LoadReport>>,
+    nodes: &'a EdgeBus,
     started: Instant,
-) -> Option<Result<anyhow::Result<()>, tokio::task::JoinError>> {
-    let end = opts.duration.map(|d| tokio::time::Instant::now() + d);
-    let mut tick = tokio::time::interval(SUMMARY_EVERY);
-    tick.tick().await;
-    loop {
-        let until_end = async {
-            match end {
-                Some(end) => tokio::time::sleep_until(end).await,
-                None => std::future::pending().await,
+}
+
+impl Running<'_> {
+    /// Prints the summary every couple of seconds until the demo should
+    /// end. Returns the gateway's result if it stopped on its own.
+    async fn print_until_done(
+        &self,
+        opts: &DemoOptions,
+        cancel: &CancellationToken,
+        gateway: &mut GatewayTask,
+    ) -> Option<Result<anyhow::Result<()>, tokio::task::JoinError>> {
+        let end = opts.duration.map(|d| tokio::time::Instant::now() + d);
+        let mut tick = tokio::time::interval(SUMMARY_EVERY);
+        tick.tick().await;
+        loop {
+            let until_end = async {
+                match end {
+                    Some(end) => tokio::time::sleep_until(end).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => return None,
+                _ = until_end => return None,
+                ended = &mut *gateway => return Some(ended),
+                _ = tick.tick() => {}
             }
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => return None,
-            _ = until_end => return None,
-            ended = &mut *gateway => return Some(ended),
-            _ = tick.tick() => {}
+            if self.load.is_finished() || self.nodes.has_ended() {
+                return None;
+            }
+            print!(
+                "{}",
+                with_stats(self.stats, |s| s.render(self.started.elapsed().as_secs()))
+            );
         }
-        if load.is_finished() {
-            return None;
-        }
-        print!(
-            "{}",
-            with_stats(stats, |s| s.render(started.elapsed().as_secs()))
-        );
     }
 }

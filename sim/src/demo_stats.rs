@@ -1,6 +1,8 @@
 //! What the demo has seen on the normalized topics (`retrofit/v1/#`, spec
 //! §5): devices per kind, telemetry, events, dead letters, the gateway's
-//! presence and the last few readings, rendered as a short live summary.
+//! presence, the latest reading of each serial edge node, the last few
+//! other readings and the last few events, rendered as a short live
+//! summary.
 //! Pure bookkeeping: it never touches the network and never trusts a
 //! payload beyond what the protocols crate validates.
 
@@ -8,16 +10,30 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
 
 use retrofit_protocols::deadletter::DeadLetter;
-use retrofit_protocols::reading::{Body, Reading};
+use retrofit_protocols::reading::{Body, Reading, Source};
 use retrofit_protocols::topic::{Channel, Topic};
-use retrofit_protocols::{DeviceKind, Id};
+use retrofit_protocols::{DeviceKind, Id, MetricName, Value};
 
-/// Readings kept for the summary.
-const RECENT: usize = 5;
+use crate::value_text::value_text;
+
+/// Readings kept for the summary (besides the serial nodes' latest).
+const RECENT: usize = 3;
+/// Events kept for the summary.
+const RECENT_EVENTS: usize = 5;
 /// Metrics shown per reading.
-const METRICS_SHOWN: usize = 4;
+const METRICS_SHOWN: usize = 5;
 /// Metrics shown first when a reading has them.
-const KEY_METRICS: [&str; 3] = ["occupied", "level_m", "battery_pct"];
+const KEY_METRICS: [&str; 9] = [
+    "floor",
+    "door",
+    "occupied",
+    "trips_total",
+    "level_m",
+    "rain_mm_h",
+    "rain_mm_total",
+    "load_pct",
+    "battery_pct",
+];
 
 /// Counters and samples of the normalized output.
 #[derive(Debug, Default)]
@@ -29,8 +45,34 @@ pub struct DemoStats {
     /// Messages on `retrofit/v1/#` that did not parse.
     pub unreadable: u64,
     gateway_online: bool,
+    /// The latest reading of each serial edge node.
+    serial_latest: BTreeMap<Id, String>,
     recent: VecDeque<String>,
+    recent_events: VecDeque<String>,
     last_dead_letter: Option<String>,
+}
+
+fn push_bounded(lines: &mut VecDeque<String>, line: String, bound: usize) {
+    if lines.len() == bound {
+        lines.pop_front();
+    }
+    lines.push_back(line);
+}
+
+/// `kind device name=value ...`, the key metrics first.
+fn telemetry_line(topic: &Topic, metrics: &[(MetricName, Value)]) -> String {
+    let mut line = format!("{} {}", topic.kind, topic.device);
+    let mut shown: Vec<_> = metrics.iter().collect();
+    shown.sort_by_key(|(name, _)| {
+        KEY_METRICS
+            .iter()
+            .position(|k| *k == name.as_str())
+            .unwrap_or(KEY_METRICS.len())
+    });
+    for (name, value) in shown.into_iter().take(METRICS_SHOWN) {
+        let _ = write!(line, " {name}={}", value_text(value));
+    }
+    line
 }
 
 impl DemoStats {
@@ -63,40 +105,35 @@ impl DemoStats {
             self.unreadable += 1;
             return;
         };
-        let line = match &reading.body {
+        match &reading.body {
             Body::Telemetry(metrics) => {
                 self.telemetry += 1;
                 self.devices
                     .entry(topic.kind)
                     .or_default()
                     .insert(topic.device.clone());
-                let mut line = format!("{} {}", topic.kind, topic.device);
-                let mut shown: Vec<_> = metrics.iter().collect();
-                shown.sort_by_key(|(name, _)| {
-                    KEY_METRICS
-                        .iter()
-                        .position(|k| *k == name.as_str())
-                        .unwrap_or(KEY_METRICS.len())
-                });
-                for (name, value) in shown.into_iter().take(METRICS_SHOWN) {
-                    let value = serde_json::to_string(value).unwrap_or_default();
-                    let _ = write!(line, " {name}={value}");
+                let line = telemetry_line(topic, metrics);
+                if reading.source == Source::Serial {
+                    self.serial_latest.insert(topic.device.clone(), line);
+                } else {
+                    push_bounded(&mut self.recent, line, RECENT);
                 }
-                line
             }
             Body::Event(e) => {
                 self.events += 1;
-                format!(
-                    "{} {} EVENT {} {}",
-                    topic.kind, topic.device, e.event, e.state
-                )
+                let line = format!(
+                    "{} {} {} {} ({}) alarm {}",
+                    topic.kind,
+                    topic.device,
+                    e.event,
+                    e.state,
+                    e.severity,
+                    e.alarm_id.as_str()
+                );
+                push_bounded(&mut self.recent_events, line, RECENT_EVENTS);
             }
-            Body::Status(_) => return,
-        };
-        if self.recent.len() == RECENT {
-            self.recent.pop_front();
+            Body::Status(_) => {}
         }
-        self.recent.push_back(line);
     }
 
     /// Whether the gateway's retained status says `online`.
@@ -124,8 +161,11 @@ impl DemoStats {
             self.events,
             self.dead_letters,
         );
-        for line in &self.recent {
+        for line in self.serial_latest.values().chain(&self.recent) {
             let _ = writeln!(out, "        {line}");
+        }
+        for line in &self.recent_events {
+            let _ = writeln!(out, "        EVENT {line}");
         }
         if let Some(d) = &self.last_dead_letter {
             let _ = writeln!(out, "        last dead letter: {d}");
@@ -136,26 +176,34 @@ impl DemoStats {
 
 #[cfg(test)]
 mod tests {
-    use retrofit_protocols::reading::{Body, Reading, Source};
-    use retrofit_protocols::{MetricName, Timestamp, Value};
+    use retrofit_protocols::reading::{AlarmId, Body, BoundedText, EventBody, Reading, Source};
+    use retrofit_protocols::{EventName, EventState, MetricName, Severity, Timestamp, Value};
 
     use super::*;
 
-    fn telemetry(device: &str, kind: DeviceKind) -> (String, Vec<u8>) {
+    fn reading(device: &str, kind: DeviceKind, source: Source, body: Body) -> (String, Vec<u8>) {
         let reading = Reading {
             site: Id::parse("kangfu-garden").unwrap(),
             kind,
             device: Id::parse(device).unwrap(),
             connector: None,
             ts: Timestamp::from_millis(1_795_866_000_000),
-            seq: 1,
-            source: Source::Lorawan,
-            body: Body::Telemetry(vec![(
-                MetricName::parse("level_m").unwrap(),
-                Value::Number(1.25),
-            )]),
+            seq: 7,
+            source,
+            body,
         };
         (reading.topic().to_string(), reading.to_json())
+    }
+
+    fn metric(name: &str, value: f64) -> Body {
+        Body::Telemetry(vec![(
+            MetricName::parse(name).unwrap(),
+            Value::Number(value),
+        )])
+    }
+
+    fn telemetry(device: &str, kind: DeviceKind) -> (String, Vec<u8>) {
+        reading(device, kind, Source::Lorawan, metric("level_m", 1.25))
     }
 
     #[test]
@@ -191,5 +239,47 @@ mod tests {
             (stats.unreadable, stats.dead_letters, stats.telemetry),
             (2, 1, 0)
         );
+    }
+
+    #[test]
+    fn keeps_each_serial_nodes_latest_reading_and_the_last_events() {
+        let mut stats = DemoStats::default();
+        for floor in [2.0, 5.0] {
+            let (topic, payload) = reading(
+                "lift-b3",
+                DeviceKind::Elevator,
+                Source::Serial,
+                metric("floor", floor),
+            );
+            stats.observe(&topic, &payload);
+        }
+        for i in 0..5 {
+            let (topic, payload) = telemetry(&format!("drain-000{i}"), DeviceKind::Drainage);
+            stats.observe(&topic, &payload);
+        }
+        let entrapment = EventName::parse("entrapment").unwrap();
+        let event = Body::Event(EventBody {
+            alarm_id: AlarmId::for_raise(&Id::parse("lift-b3").unwrap(), &entrapment, 7),
+            event: entrapment,
+            severity: Severity::Critical,
+            state: EventState::Raised,
+            detail: BoundedText::lossy(""),
+        });
+        let (topic, payload) = reading("lift-b3", DeviceKind::Elevator, Source::Serial, event);
+        stats.observe(&topic, &payload);
+        let text = stats.render(9);
+        assert!(text.contains("elevator lift-b3 floor=5\n"), "{text}");
+        assert!(!text.contains("floor=2"), "{text}");
+        assert!(
+            !text.contains("drain-0001"),
+            "only the last LoRaWAN readings: {text}"
+        );
+        assert!(
+            text.contains(
+                "EVENT elevator lift-b3 entrapment raised (critical) alarm lift-b3.entrapment.7"
+            ),
+            "{text}"
+        );
+        assert_eq!((stats.events, stats.telemetry), (1, 7));
     }
 }

@@ -15,6 +15,9 @@ use retrofit_sim::demo::{run_demo, DemoOptions};
 use retrofit_sim::duration_arg::parse_duration;
 use retrofit_sim::fleet::FleetSpec;
 use retrofit_sim::load::{run_load, LoadOptions, StopAfter};
+use retrofit_sim::nodes::report::closing_line;
+use retrofit_sim::nodes::{RunPlan, Scenario, MAX_SPEED};
+use retrofit_sim::nodes_command::{run_nodes, NodesOptions};
 use retrofit_sim::site_config::load_target;
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +40,10 @@ enum Command {
     Load(LoadArgs),
     /// Run broker, gateway and a simulated community in one process.
     Demo(DemoArgs),
+    /// Run the simulated edge nodes of a config's serial link against a gateway.
+    Nodes(NodesArgs),
+    /// List the scenarios of the simulated edge nodes.
+    Scenarios,
 }
 
 #[derive(Args)]
@@ -94,6 +101,50 @@ struct DemoArgs {
     /// Seed of the simulated values.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// What happens to the serial edge nodes (see `retrofit-sim scenarios`).
+    #[arg(long, default_value = "incidents")]
+    scenario: Scenario,
+    /// Simulated seconds per real second for the serial edge nodes.
+    #[arg(long, default_value_t = 30.0, value_parser = parse_speed)]
+    speed: f64,
+}
+
+#[derive(Args)]
+struct NodesArgs {
+    /// Gateway config whose serial link to simulate.
+    #[arg(short = 'c', long = "config")]
+    config: PathBuf,
+    /// The serial link (needed when the config has several).
+    #[arg(long)]
+    link: Option<Id>,
+    /// An existing serial device for the nodes (default: a pseudo-terminal
+    /// pair whose gateway end is created at the link's port).
+    #[arg(long)]
+    port: Option<PathBuf>,
+    /// What happens (see `retrofit-sim scenarios`).
+    #[arg(long, default_value = "normal")]
+    scenario: Scenario,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    speed: f64,
+    /// Seed of the simulated world.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let speed: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    if speed > 0.0 && speed <= MAX_SPEED {
+        Ok(speed)
+    } else {
+        Err(format!("speed must be more than 0 and at most {MAX_SPEED}"))
+    }
 }
 
 fn init_logging() {
@@ -167,13 +218,43 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         rate: args.rate,
         duration: args.duration,
         seed: args.seed,
+        scenario: args.scenario,
+        speed: args.speed,
     };
     let outcome = run_demo(opts, cancel_on_ctrl_c()).await?;
     println!(
-        "demo stopped: {} telemetry readings from {} devices, {} dead letters; load {}",
-        outcome.telemetry, outcome.devices_seen, outcome.dead_letters, outcome.load
+        "demo stopped: {} telemetry readings from {} devices, {} events, {} dead letters; load {}",
+        outcome.telemetry, outcome.devices_seen, outcome.events, outcome.dead_letters, outcome.load
     );
+    println!("{}", closing_line(&outcome.serial));
     Ok(())
+}
+
+async fn nodes(args: NodesArgs) -> anyhow::Result<()> {
+    let origin = args.config.display();
+    let config = std::fs::read_to_string(&args.config).with_context(|| format!("{origin}"))?;
+    let opts = NodesOptions {
+        config,
+        link: args.link,
+        port: args.port,
+        plan: RunPlan {
+            scenario: args.scenario,
+            seed: args.seed,
+            speed: args.speed,
+        },
+        duration: args.duration,
+    };
+    let status = run_nodes(opts, cancel_on_ctrl_c())
+        .await
+        .with_context(|| format!("{origin}"))?;
+    println!("{}", closing_line(&status));
+    Ok(())
+}
+
+fn scenarios() {
+    for scenario in Scenario::ALL {
+        println!("{:<12} {}", scenario.name(), scenario.description());
+    }
 }
 
 #[tokio::main]
@@ -184,6 +265,11 @@ async fn main() -> ExitCode {
         Command::Fleet(args) => fleet(args),
         Command::Load(args) => load(args).await,
         Command::Demo(args) => demo(args).await,
+        Command::Nodes(args) => nodes(args).await,
+        Command::Scenarios => {
+            scenarios();
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

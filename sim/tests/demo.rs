@@ -1,6 +1,7 @@
-//! `retrofit-sim demo` end to end: embedded broker, in-process gateway and
-//! load; telemetry of both kinds must come out on the normalized topics and
-//! every uplink must be acknowledged.
+//! `retrofit-sim demo` end to end: embedded broker, in-process gateway,
+//! LoRaWAN load and simulated edge nodes on a pseudo-terminal serial bus;
+//! telemetry of every kind and the serial nodes' alarms must come out on
+//! the normalized topics and every uplink must be acknowledged.
 
 mod common;
 
@@ -22,13 +23,23 @@ fn count_after(text: &str, label: &str) -> u64 {
 
 #[test]
 fn runs_the_community_and_shows_normalized_telemetry() {
-    let out = common::sim_ok(&["demo", "--duration", "6s", "--devices", "6", "--rate", "30"]);
+    let out = common::sim_ok(&[
+        "demo",
+        "--duration",
+        "6s",
+        "--devices",
+        "6",
+        "--rate",
+        "30",
+        "--speed",
+        "100",
+    ]);
     let last_summary = out
         .lines()
         .rfind(|l| l.starts_with('['))
         .unwrap_or_else(|| panic!("no summary in:\n{out}"));
     assert!(
-        last_summary.contains("devices seen: parking 3, drainage 3"),
+        last_summary.contains("devices seen: elevator 1, parking 4, drainage 4"),
         "{last_summary}"
     );
     let telemetry = count_after(last_summary, "telemetry");
@@ -39,5 +50,20 @@ fn runs_the_community_and_shows_normalized_telemetry() {
         "telemetry {telemetry} of {sent} uplinks:\n{out}"
     );
     assert_eq!(count_after(last_summary, "dead letters"), 0, "{out}");
-    assert_eq!(count_after(&out, "acknowledged"), sent, "{out}");
+    let closing = out
+        .lines()
+        .find(|l| l.starts_with("demo stopped:"))
+        .unwrap_or_else(|| panic!("no closing line in:\n{out}"));
+    assert_eq!(count_after(closing, "acknowledged"), sent, "{out}");
+    // The serial nodes: their readings, and the entrapment scenario's alarms.
+    assert!(out.contains("elevator lift-b3 floor="), "{out}");
+    assert!(out.contains("drainage drain-w21 level_m="), "{out}");
+    assert!(count_after(last_summary, "events") >= 3, "{out}");
+    assert!(
+        out.contains(
+            "EVENT elevator lift-b3 entrapment raised (critical) alarm lift-b3.entrapment."
+        ),
+        "{out}"
+    );
+    assert!(out.contains("nodes stopped: lift-b3 "), "{out}");
 }

@@ -10,11 +10,11 @@ fn errors(text: &str) -> String {
 fn demo_config_is_valid() {
     let c = Config::parse(DEMO, "demo.toml").unwrap();
     assert_eq!(c.gateway.site.as_str(), "kangfu-garden");
-    assert_eq!(c.links.len(), 2);
-    assert_eq!(c.devices.len(), 3);
+    assert_eq!(c.links.len(), 3);
+    assert_eq!(c.devices.len(), 6);
     assert!(c
         .summary()
-        .starts_with("ok: gateway gw-kangfu-1 at site kangfu-garden: 2 link(s), 3 device(s)"));
+        .starts_with("ok: gateway gw-kangfu-1 at site kangfu-garden: 3 link(s), 6 device(s)"));
 }
 
 #[test]
@@ -163,14 +163,14 @@ fn line_of(text: &str, needle: &str) -> usize {
 #[test]
 fn serial_link_maps_node_ids_to_devices() {
     let c = Config::parse(&format!("{DEMO}{SERIAL}"), "t.toml").unwrap();
-    let LinkSpec::Serial(s) = &c.links[2] else {
-        panic!("third link is serial")
+    let LinkSpec::Serial(s) = &c.links[3] else {
+        panic!("fourth link is serial")
     };
     assert_eq!(s.port, PathBuf::from("/dev/ttyUSB0"));
     assert_eq!(s.baud, crate::links::serial::DEFAULT_BAUD);
     let node = retrofit_protocols::edge::NodeId::new(17).unwrap();
     assert_eq!(s.devices[&node].id.as_str(), "drain-n17");
-    assert_eq!(c.links[2].source(), retrofit_protocols::Source::Serial);
+    assert_eq!(c.links[3].source(), retrofit_protocols::Source::Serial);
 }
 
 #[test]
