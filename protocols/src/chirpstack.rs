@@ -8,7 +8,6 @@
 
 use alloc::borrow::Cow;
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 use core::str::FromStr;
 
@@ -60,74 +59,77 @@ impl crate::metric::Validated for DevEui {
     }
 }
 
-/// The device block of an uplink.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The device block of an uplink (other keys are skipped unread).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceInfo<'a> {
-    #[serde(borrow, default, skip_serializing_if = "str_is_empty")]
-    pub tenant_id: Cow<'a, str>,
-    #[serde(borrow, default, skip_serializing_if = "str_is_empty")]
-    pub application_id: Cow<'a, str>,
-    #[serde(borrow, default, skip_serializing_if = "str_is_empty")]
-    pub application_name: Cow<'a, str>,
-    #[serde(borrow, default, skip_serializing_if = "str_is_empty")]
-    pub device_profile_name: Cow<'a, str>,
-    #[serde(borrow, default, skip_serializing_if = "str_is_empty")]
+    #[serde(borrow, default)]
     pub device_name: Cow<'a, str>,
     pub dev_eui: DevEui,
 }
 
-/// One receiving gateway's metadata.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RxInfo<'a> {
-    #[serde(borrow, default, skip_serializing_if = "str_is_empty")]
-    pub gateway_id: Cow<'a, str>,
+/// The reception metrics of the strongest receiving gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+pub struct Reception {
     #[serde(default)]
     pub rssi: i32,
     #[serde(default)]
     pub snr: f64,
 }
 
-// serde's `skip_serializing_if` hands over a reference to the field type.
-#[allow(clippy::ptr_arg)]
-fn str_is_empty(s: &Cow<'_, str>) -> bool {
-    s.is_empty()
+/// Keeps only the strongest entry of `rxInfo`, without collecting it.
+fn strongest<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Reception>, D::Error> {
+    struct Strongest;
+    impl<'de> serde::de::Visitor<'de> for Strongest {
+        type Value = Option<Reception>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of receptions")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut best: Option<Reception> = None;
+            while let Some(r) = seq.next_element::<Reception>()? {
+                if best.is_none_or(|b| r.rssi > b.rssi) {
+                    best = Some(r);
+                }
+            }
+            Ok(best)
+        }
+    }
+    d.deserialize_seq(Strongest)
 }
 
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-/// An uplink event, borrowing from the payload where it can.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An uplink event: the fields the gateway uses, borrowing from the
+/// payload; every other key is skipped unread.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Uplink<'a> {
-    #[serde(borrow, default, skip_serializing_if = "str_is_empty")]
-    pub deduplication_id: Cow<'a, str>,
     /// RFC 3339 time the network server received the uplink.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub time: Option<crate::Timestamp>,
     #[serde(borrow)]
     pub device_info: DeviceInfo<'a>,
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub f_cnt: u32,
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub f_port: u32,
     /// Base64 of the application payload.
-    #[serde(borrow, default, skip_serializing_if = "str_is_empty")]
+    #[serde(borrow, default)]
     pub data: Cow<'a, str>,
     /// Codec output, when the device profile has a codec.
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, default)]
     pub object: Option<FlatObject<'a>>,
-    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
-    pub rx_info: Vec<RxInfo<'a>>,
+    /// The strongest entry of `rxInfo`.
+    #[serde(default, rename = "rxInfo", deserialize_with = "strongest")]
+    pub best_rx: Option<Reception>,
 }
 
 impl Uplink<'_> {
     /// The strongest reception (by RSSI), if any gateway reported one.
-    pub fn best_rx(&self) -> Option<&RxInfo<'_>> {
-        self.rx_info.iter().max_by_key(|r| r.rssi)
+    pub fn best_rx(&self) -> Option<&Reception> {
+        self.best_rx.as_ref()
     }
 }
 
@@ -166,6 +168,21 @@ mod tests {
     }
 
     #[test]
+    fn keeps_the_strongest_reception() {
+        let up: Uplink = serde_json::from_str(
+            r#"{"deviceInfo":{"devEui":"0000000000000001"},"rxInfo":[{"rssi":-110,"snr":1},{"rssi":-90,"snr":3.5,"x":{}},{"rssi":-120,"snr":9}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            up.best_rx(),
+            Some(&Reception {
+                rssi: -90,
+                snr: 3.5
+            })
+        );
+    }
+
+    #[test]
     fn refuses_bad_dev_eui_and_shapes() {
         for bad in [
             r#"{"deviceInfo":{"devEui":"xyz"}}"#,
@@ -178,12 +195,5 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<Uplink>(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn round_trips_through_serialize() {
-        let up: Uplink = serde_json::from_str(REFERENCE).unwrap();
-        let text = serde_json::to_string(&up).unwrap();
-        assert_eq!(serde_json::from_str::<Uplink>(&text).unwrap(), up);
     }
 }

@@ -36,23 +36,31 @@ fn check_key(s: &str) -> Result<(), LineError> {
     }
     // A trailing backslash cannot be escaped: parsers read `\\` at the end
     // of a key as an escape of the following separator.
-    if s.contains(['\t', '\r', '\n', '\0']) || s.ends_with('\\') {
+    if s.bytes().any(|b| matches!(b, b'\t' | b'\r' | b'\n' | 0)) || s.ends_with('\\') {
         return Err(LineError::Unrepresentable);
     }
     Ok(())
 }
 
-fn push_escaped(out: &mut String, s: &str, special: &[char]) {
-    if !s.contains(|c| c == '\\' || special.contains(&c)) {
+/// Appends `s`, putting a backslash before `\\` and every byte of
+/// `special` (all ASCII, so scanning bytes keeps UTF-8 intact).
+fn push_escaped(out: &mut String, s: &str, special: &[u8]) {
+    let needs = |b: &u8| *b == b'\\' || special.contains(b);
+    if !s.as_bytes().iter().any(needs) {
         out.push_str(s);
         return;
     }
     for c in s.chars() {
-        if c == '\\' || special.contains(&c) {
+        if c.is_ascii() && needs(&(c as u8)) {
             out.push('\\');
         }
         out.push(c);
     }
+}
+
+/// Appends an integer without the formatting machinery.
+fn push_int(out: &mut String, v: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(v));
 }
 
 /// Writes an escaped measurement name.
@@ -62,7 +70,7 @@ pub fn write_measurement(out: &mut String, name: &str) -> Result<(), LineError> 
     if name.starts_with('#') {
         return Err(LineError::Unrepresentable);
     }
-    push_escaped(out, name, &[',', ' ']);
+    push_escaped(out, name, b", ");
     Ok(())
 }
 
@@ -71,9 +79,9 @@ pub fn write_tag(out: &mut String, key: &str, value: &str) -> Result<(), LineErr
     check_key(key)?;
     check_key(value)?;
     out.push(',');
-    push_escaped(out, key, &[',', '=', ' ']);
+    push_escaped(out, key, b",= ");
     out.push('=');
-    push_escaped(out, value, &[',', '=', ' ']);
+    push_escaped(out, value, b",= ");
     Ok(())
 }
 
@@ -96,7 +104,7 @@ impl<'a> Fields<'a> {
             self.out.push(',');
         }
         self.first = false;
-        push_escaped(self.out, key, &[',', '=', ' ']);
+        push_escaped(self.out, key, b",= ");
         self.out.push('=');
         Ok(())
     }
@@ -112,7 +120,8 @@ impl<'a> Fields<'a> {
 
     pub fn int(&mut self, key: &str, v: i64) -> Result<(), LineError> {
         self.key(key)?;
-        let _ = write!(self.out, "{v}i");
+        push_int(self.out, v);
+        self.out.push('i');
         Ok(())
     }
 
@@ -126,7 +135,7 @@ impl<'a> Fields<'a> {
     pub fn string(&mut self, key: &str, v: &str) -> Result<(), LineError> {
         self.key(key)?;
         self.out.push('"');
-        push_escaped(self.out, v, &['"']);
+        push_escaped(self.out, v, b"\"");
         self.out.push('"');
         Ok(())
     }
@@ -150,7 +159,9 @@ impl<'a> Fields<'a> {
 
     /// Ends the point with its timestamp (milliseconds) and a newline.
     pub fn finish(self, ts_ms: i64) {
-        let _ = writeln!(self.out, " {ts_ms}");
+        self.out.push(' ');
+        push_int(self.out, ts_ms);
+        self.out.push('\n');
     }
 }
 

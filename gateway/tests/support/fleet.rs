@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use base64::Engine as _;
-use retrofit_protocols::chirpstack::{DevEui, DeviceInfo, RxInfo, Uplink};
-use retrofit_protocols::flat_object::FlatObject;
+use retrofit_protocols::chirpstack::DevEui;
 use retrofit_protocols::sensor::{encode, Ldds75Frame, NwaveFrame, SensorFrame};
 use retrofit_protocols::Timestamp;
+
+const REFERENCE: &str = include_str!("../../../../shared/reference/chirpstack-v4-uplink.json");
 
 pub const SITE: &str = "test-site";
 pub const GATEWAY: &str = "gw-test";
@@ -114,41 +115,30 @@ pub fn uplink(
         )
     };
     let encoded = encode(&frame).expect("encodable frame");
-    let object_map = object.then(|| {
-        let text = serde_json::Value::Object(
-            metrics
+    // The reference event of the spec, re-addressed: every field a real
+    // network server sends is there.
+    let mut up: serde_json::Value = serde_json::from_str(REFERENCE).expect("reference uplink");
+    up["deduplicationId"] = format!("dedup-{}-{f_cnt}", d.eui).into();
+    up["time"] = ts.to_string().into();
+    up["deviceInfo"]["applicationId"] = APP.into();
+    up["deviceInfo"]["deviceName"] = d.id.clone().into();
+    up["deviceInfo"]["devEui"] = d.eui.to_string().into();
+    up["fCnt"] = f_cnt.into();
+    up["fPort"] = encoded.f_port.into();
+    up["data"] = base64::engine::general_purpose::STANDARD
+        .encode(&encoded.bytes)
+        .into();
+    match object {
+        true => {
+            up["object"] = metrics
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        )
-        .to_string();
-        serde_json::from_str::<FlatObject>(&text)
-            .map(|o| o.into_owned())
-            .expect("flat object")
-    });
-    let up = Uplink {
-        deduplication_id: format!("dedup-{}-{f_cnt}", d.eui).into(),
-        time: Some(ts),
-        device_info: DeviceInfo {
-            tenant_id: "t".into(),
-            application_id: APP.into(),
-            application_name: "retrofit".into(),
-            device_profile_name: "p".into(),
-            device_name: d.id.clone().into(),
-            dev_eui: d.eui,
-        },
-        f_cnt,
-        f_port: encoded.f_port,
-        data: base64::engine::general_purpose::STANDARD
-            .encode(&encoded.bytes)
-            .into(),
-        object: object_map,
-        rx_info: vec![RxInfo {
-            gateway_id: "0016c001ff10a235".into(),
-            rssi: -97,
-            snr: 7.5,
-        }],
-    };
+                .collect()
+        }
+        false => {
+            up.as_object_mut().map(|o| o.remove("object"));
+        }
+    }
     let topic = format!("application/{APP}/device/{}/event/up", d.eui);
     let expected = Expected {
         device: d.id.clone(),
