@@ -6,8 +6,9 @@
 //!   to the gateway's bus, or a pseudo-terminal made elsewhere), opened at
 //!   the link's `baud`;
 //! - without it: a socat pseudo-terminal pair whose gateway end is created
-//!   at the link's `port` path (which must not exist yet), for a gateway
-//!   on the same machine; the gateway opens it when it appears.
+//!   at the link's `port` path (which must not exist yet and must lie
+//!   outside `/dev`), for a gateway on the same machine; the gateway opens
+//!   it when it appears.
 //!
 //! Prints the nodes' own account every couple of seconds and a closing
 //! line; stops on Ctrl-C or after `--duration`. Never touches MQTT.
@@ -66,10 +67,21 @@ pub async fn run_nodes(opts: NodesOptions, cancel: CancellationToken) -> anyhow:
     let bus = chosen_bus(&opts.config, opts.link.as_ref())?;
     let (node_end, _pty) = match &opts.port {
         Some(port) => {
+            anyhow::ensure!(port.exists(), "--port {} does not exist", port.display());
             println!("nodes on {} at {} baud", port.display(), bus.baud);
             (port.clone(), None)
         }
         None => {
+            if bus.port.starts_with("/dev") {
+                bail!(
+                    "link {}'s port {} is a device: pass --port with the serial adapter wired \
+                     to the gateway, or give the link a port outside /dev (e.g. /tmp/{}) for a \
+                     pseudo-terminal to a gateway on this machine",
+                    bus.link,
+                    bus.port.display(),
+                    bus.link
+                );
+            }
             let pty = PtyPair::with_gateway_end(&bus.port)
                 .with_context(|| format!("link {}: pseudo-terminal at its port", bus.link))?;
             println!(

@@ -90,6 +90,22 @@ fn the_lift_visits_floors_and_the_firmware_counts_every_vane() {
 }
 
 #[test]
+fn a_seed_replays_the_same_world() {
+    let lift = |seed| {
+        let mut node = elevator_node(Scenario::Incidents.elevator(), seed).unwrap();
+        (0..12_000).map(|_| node.step().unwrap()).collect::<Vec<_>>()
+    };
+    let well = |seed| {
+        let mut node = drainage_node(Scenario::Incidents.weather(), seed).unwrap();
+        (0..1_200).map(|_| node.step().unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(lift(5), lift(5));
+    assert_ne!(lift(5), lift(6));
+    assert_eq!(well(5), well(5));
+    assert_ne!(well(5), well(6));
+}
+
+#[test]
 fn a_power_cut_between_floors_is_an_entrapment_until_the_rescue() {
     let mut node = elevator_node(Scenario::Entrapment.elevator(), 11).unwrap();
     let mut seen = Vec::new();

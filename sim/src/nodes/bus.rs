@@ -3,11 +3,9 @@
 //! each tick's frames go out in one write.
 //!
 //! A thread runs the loop: read what the gateway sent (waiting at most one
-//! tick), hand each frame to every node's link, advance each node's
-//! physics and firmware to the simulated time (`speed` × real time since
-//! start, in the firmware's fixed poll steps, at most [`MAX_STEPS_PER_TICK`]
-//! per tick so a slow machine lags instead of stalling the line), queue
-//! their outputs, and write what the links send. The line is opened with
+//! tick), hand each frame to every node's link, advance each node
+//! ([`BusNode`]) to the simulated time (`speed` × real time since start),
+//! and write what the links send. The line is opened with
 //! `serialport` at the link's baud rate (a pseudo-terminal or a real
 //! adapter) and reopened every [`REOPEN_EVERY`] while it is missing or
 //! after it failed; frames sent meanwhile are lost, as on a cut cable,
@@ -16,7 +14,6 @@
 //! The loop never blocks longer than a tick and stops within a tick of
 //! [`EdgeBus::stop`]. Progress is published as a [`BusStatus`].
 
-use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,24 +21,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use retrofit_firmware::apps::{NodeOutput, OutputError};
+use retrofit_firmware::apps::OutputError;
 use retrofit_protocols::edge::FrameDecoder;
-use retrofit_protocols::{DeviceKind, EventState, Id, Severity};
+use retrofit_protocols::Id;
 use serialport::SerialPort;
 
-use super::bus_config::NodeSpec;
-use super::node::SimulatedNode;
-use super::uplink::{LinkCounts, NodeUplink, Outbox, UplinkError};
-use crate::value_text::value_text;
+pub use super::bus_node::{AlarmNote, BusNode, NodeStatus};
+use super::uplink::{Outbox, UplinkError};
 
 /// Longest wait for the line per loop.
 pub const TICK: Duration = Duration::from_millis(5);
 /// How often a missing or failed line is opened again.
 pub const REOPEN_EVERY: Duration = Duration::from_millis(500);
-/// Most firmware steps of one node per tick.
-pub const MAX_STEPS_PER_TICK: u32 = 2_000;
-/// Alarm transitions remembered per node.
-const ALARMS_KEPT: usize = 8;
 /// How often the status is published.
 const STATUS_EVERY: Duration = Duration::from_millis(100);
 
@@ -55,33 +46,6 @@ pub enum BusError {
     Uplink { device: Id, source: UplinkError },
     #[error("the bus thread panicked")]
     Panicked,
-}
-
-/// One alarm transition as the node's firmware emitted it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlarmNote {
-    /// Simulated time, ms since the node started.
-    pub sim_ms: u64,
-    pub event: &'static str,
-    pub severity: Severity,
-    pub state: EventState,
-}
-
-/// One node's progress.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NodeStatus {
-    pub device: Id,
-    pub kind: DeviceKind,
-    pub address: u16,
-    /// Simulated time reached, ms.
-    pub sim_ms: u64,
-    pub link: LinkCounts,
-    pub snapshots: u64,
-    /// The last snapshot, as `name=value` pairs.
-    pub last_snapshot: Vec<(String, String)>,
-    /// The last few alarm transitions, oldest first.
-    pub alarms: Vec<AlarmNote>,
-    pub alarms_total: u64,
 }
 
 /// The bus's progress.
@@ -101,98 +65,6 @@ pub struct BusOptions {
     pub baud: u32,
     /// Simulated seconds per real second.
     pub speed: f64,
-}
-
-/// A node on the bus: its spec, physics and firmware, and its link.
-pub struct BusNode {
-    spec: NodeSpec,
-    sim: Box<dyn SimulatedNode>,
-    uplink: NodeUplink,
-    status: NodeStatus,
-    alarms: VecDeque<AlarmNote>,
-}
-
-impl BusNode {
-    /// A booting node (its Hello queued at real time 0).
-    pub fn new(spec: NodeSpec, sim: Box<dyn SimulatedNode>) -> Result<Self, BusError> {
-        let uplink =
-            NodeUplink::boot(spec.address, spec.kind, 0).map_err(|source| BusError::Uplink {
-                device: spec.device.clone(),
-                source,
-            })?;
-        let status = NodeStatus {
-            device: spec.device.clone(),
-            kind: spec.kind,
-            address: spec.address.get(),
-            sim_ms: 0,
-            link: uplink.counts(),
-            snapshots: 0,
-            last_snapshot: Vec::new(),
-            alarms: Vec::new(),
-            alarms_total: 0,
-        };
-        Ok(Self {
-            spec,
-            sim,
-            uplink,
-            status,
-            alarms: VecDeque::new(),
-        })
-    }
-
-    /// Steps the node towards `sim_ms`, queueing its outputs at `link_ms`.
-    fn advance(&mut self, sim_ms: u64, link_ms: u64) -> Result<(), BusError> {
-        let mut steps = 0;
-        while self.sim.now_ms() + self.sim.step_ms() <= sim_ms && steps < MAX_STEPS_PER_TICK {
-            let output = self.sim.step().map_err(|source| BusError::Output {
-                device: self.spec.device.clone(),
-                source,
-            })?;
-            self.record(&output);
-            self.uplink
-                .queue(&output, link_ms)
-                .map_err(|source| self.uplink_error(source))?;
-            steps += 1;
-        }
-        Ok(())
-    }
-
-    fn record(&mut self, output: &NodeOutput) {
-        if let Some(t) = &output.telemetry {
-            self.status.snapshots += 1;
-            self.status.last_snapshot = t
-                .metrics()
-                .iter()
-                .map(|(name, value)| (name.to_string(), value_text(value)))
-                .collect();
-        }
-        for transition in &output.events {
-            if self.alarms.len() == ALARMS_KEPT {
-                self.alarms.pop_front();
-            }
-            self.alarms.push_back(AlarmNote {
-                sim_ms: self.sim.now_ms(),
-                event: transition.event.as_str(),
-                severity: transition.severity,
-                state: transition.state,
-            });
-            self.status.alarms_total += 1;
-        }
-    }
-
-    fn uplink_error(&self, source: UplinkError) -> BusError {
-        BusError::Uplink {
-            device: self.spec.device.clone(),
-            source,
-        }
-    }
-
-    fn status(&mut self) -> NodeStatus {
-        self.status.sim_ms = self.sim.now_ms();
-        self.status.link = self.uplink.counts();
-        self.status.alarms = self.alarms.iter().cloned().collect();
-        self.status.clone()
-    }
 }
 
 type SharedStatus = Arc<Mutex<BusStatus>>;
@@ -216,6 +88,7 @@ impl EdgeBus {
             status: Arc::clone(&status),
             port: None,
             opened: 0,
+            open_failed: false,
         };
         let thread = std::thread::Builder::new()
             .name("edge-bus".into())
@@ -269,6 +142,7 @@ struct Line {
     status: SharedStatus,
     port: Option<Box<dyn SerialPort>>,
     opened: u32,
+    open_failed: bool,
 }
 
 impl Line {
@@ -317,6 +191,12 @@ impl Line {
             Ok(port) => {
                 self.opened += 1;
                 self.port = Some(port);
+                self.open_failed = false;
+            }
+            // Said once per outage; the line is tried again quietly.
+            Err(e) if !self.open_failed => {
+                self.open_failed = true;
+                tracing::warn!(port = %path, error = %e, "cannot open the node end of the line; retrying");
             }
             Err(e) => tracing::debug!(port = %path, error = %e, "cannot open the node end"),
         }
@@ -329,6 +209,11 @@ impl Line {
             return 0;
         };
         match port.read(buf) {
+            Ok(0) => {
+                // Nothing to read yet reported as end of file: wait a tick.
+                std::thread::sleep(TICK);
+                0
+            }
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::Interrupted => 0,
             Err(e) => {

@@ -13,6 +13,7 @@
 pub mod battery;
 pub mod bus;
 pub mod bus_config;
+pub mod bus_node;
 pub mod drainage;
 pub mod elevator;
 pub mod hal;
@@ -45,7 +46,8 @@ pub fn simulated_node(
     Ok(match spec.kind {
         DeviceKind::Elevator => Box::new(elevator::elevator_node(scenario.elevator(), seed)?),
         DeviceKind::Parking => Box::new(parking::parking_node(scenario.bay(), seed)?),
-        _ => Box::new(drainage::drainage_node(scenario.weather(), seed)?),
+        DeviceKind::Drainage => Box::new(drainage::drainage_node(scenario.weather(), seed)?),
+        other => return Err(BuildError::NoFirmware(other)),
     })
 }
 

@@ -21,6 +21,8 @@ pub enum BuildError {
     Setting(#[from] ConfigError),
     #[error("sensor driver: {0}")]
     Driver(String),
+    #[error("no edge firmware simulates a {0} node")]
+    NoFirmware(retrofit_protocols::DeviceKind),
 }
 
 /// Physics and firmware, and the simulated time they have reached.
