@@ -55,6 +55,24 @@ fn rss_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU seconds the process has used (user + system).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn influx_depth(data: &std::path::Path) -> u64 {
     let stats = Journal::open_read_only(data)
         .and_then(|j| j.stats())
@@ -114,12 +132,20 @@ fn main() {
     );
 
     vm.restart();
+    let cpu_before = cpu_seconds(pid);
     let drain_start = Instant::now();
     let mut peak = 0;
     loop {
         peak = peak.max(rss_kib(pid).0);
-        if influx_depth(&data) == 0 {
+        let depth = influx_depth(&data);
+        if depth == 0 {
             break;
+        }
+        if std::env::var_os("VERBOSE").is_some() {
+            println!(
+                "  {:5.1} s: {depth} to go",
+                drain_start.elapsed().as_secs_f64()
+            );
         }
         assert!(
             drain_start.elapsed() < Duration::from_secs(600),
@@ -128,11 +154,16 @@ fn main() {
         std::thread::sleep(Duration::from_millis(250));
     }
     let drain = drain_start.elapsed();
+    let cpu = cpu_seconds(pid) - cpu_before;
     let (_, hwm) = rss_kib(pid);
     println!(
         "drained {backlog} points into VictoriaMetrics in {:.1} s: {:.0} points/s",
         drain.as_secs_f64(),
         backlog as f64 / drain.as_secs_f64()
+    );
+    println!(
+        "gateway CPU during the drain: {cpu:.1} s ({:.0}% of one core)",
+        100.0 * cpu / drain.as_secs_f64()
     );
     println!(
         "gateway RSS: peak sampled {:.1} MiB, VmHWM {:.1} MiB",
