@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use retrofit_protocols::reading::{AlarmId, Body, BoundedText, EventBody, Reading};
-use retrofit_protocols::{
-    DeviceKind, EventName, EventState, Id, KnownEvent, Severity, Source, Timestamp,
-};
+use retrofit_protocols::{DeviceKind, EventName, EventState, Id, KnownEvent, Severity, Source};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -218,9 +216,4 @@ impl Writer {
         };
         self.commit(vec![record_of(&reading)]).await;
     }
-}
-
-/// The current wall-clock time.
-pub fn now() -> Timestamp {
-    crate::clock::now()
 }

@@ -77,6 +77,11 @@ impl<'a> Problems<'a> {
         self.at(e.span().unwrap_or(0..0), reason);
     }
 
+    /// The problems recorded so far, for a caller that has recorded one.
+    pub fn into_errors(self) -> ConfigErrors {
+        self.errors
+    }
+
     pub fn finish(self) -> Result<(), ConfigErrors> {
         if self.errors.is_empty() {
             Ok(())

@@ -123,10 +123,7 @@ impl Config {
             Ok(doc) => doc,
             Err(e) => {
                 problems.toml(&e);
-                return Err(problems
-                    .finish()
-                    .err()
-                    .unwrap_or_else(|| unreachable_errors(origin)));
+                return Err(problems.into_errors());
             }
         };
         let overrides = env::apply(&mut doc, vars);
@@ -143,15 +140,12 @@ impl Config {
                         format!("(the value above comes from {})", o.var),
                     );
                 }
-                return Err(problems
-                    .finish()
-                    .err()
-                    .unwrap_or_else(|| unreachable_errors(origin)));
+                return Err(problems.into_errors());
             }
         };
         let config = file.validate(&mut problems);
         problems.finish()?;
-        config.ok_or_else(|| unreachable_errors(origin))
+        Ok(config)
     }
 
     /// A one-line summary for `check`.
@@ -184,19 +178,6 @@ impl Config {
     }
 }
 
-/// Placeholder error for paths where problems were recorded but `finish`
-/// unexpectedly succeeded; keeps the loader panic-free.
-fn unreachable_errors(origin: &str) -> ConfigErrors {
-    ConfigErrors {
-        origin: origin.to_string(),
-        problems: vec![ConfigProblem {
-            line: 1,
-            col: 1,
-            reason: "invalid config".into(),
-        }],
-    }
-}
-
 impl MqttTable {
     fn into_broker(self, gateway: &Id, problems: &mut Problems<'_>) -> BrokerConfig {
         for tls in [&self.ca_file, &self.cert_file, &self.key_file]
@@ -220,7 +201,7 @@ impl MqttTable {
 }
 
 impl ConfigFile {
-    fn validate(self, problems: &mut Problems<'_>) -> Option<Config> {
+    fn validate(self, problems: &mut Problems<'_>) -> Config {
         let gateway_id = self.gateway.id.clone();
         let mqtt = self.mqtt.into_broker(&gateway_id, problems);
         let devices = check_devices(&self.device, problems);
@@ -253,7 +234,7 @@ impl ConfigFile {
                 );
             }
         }
-        Some(Config {
+        Config {
             gateway: self.gateway,
             mqtt,
             influx: self.influx,
@@ -261,7 +242,7 @@ impl ConfigFile {
             http: self.http,
             links,
             devices,
-        })
+        }
     }
 }
 

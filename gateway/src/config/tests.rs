@@ -191,11 +191,7 @@ fn serial_link_problems_are_located() {
             7,
             "key url does not apply to a serial link",
         ),
-        (
-            "address = 0",
-            11,
-            "address must be a node id in 1..=65534",
-        ),
+        ("address = 0", 11, "address must be a node id in 1..=65534"),
         ("address = 0x11", 11, "duplicate address 17 on this link"),
         (
             "id = \"drain-none\"",

@@ -20,9 +20,9 @@ use retrofit_protocols::{EventName, EventState, Id, KnownEvent, Severity, Source
 use super::subscriber::MessageHandler;
 use super::{check_device_keys, LinkEntry};
 use crate::broker::BrokerConfig;
+use crate::clock::now;
 use crate::config::error::Problems;
 use crate::devices::{Device, DeviceEntry};
-use crate::intake::now;
 use crate::normalize::{add_if_absent, check_size, metrics_from_json, Rejection};
 
 /// A LoRaWAN device and how to decode its payload.

@@ -99,10 +99,8 @@ impl LinkEntry {
                 mqtt::MqttLinkConfig::from_entry(self, gateway, site, devices, problems)
                     .map(LinkSpec::Mqtt)
             }
-            LinkType::Serial => {
-                serial::SerialLinkConfig::from_entry(self, site, devices, problems)
-                    .map(LinkSpec::Serial)
-            }
+            LinkType::Serial => serial::SerialLinkConfig::from_entry(self, site, devices, problems)
+                .map(LinkSpec::Serial),
             other => {
                 problems.at(
                     self.link_type.span(),

@@ -16,9 +16,9 @@ use serde::Deserialize;
 use super::subscriber::MessageHandler;
 use super::{check_device_keys, LinkEntry};
 use crate::broker::BrokerConfig;
+use crate::clock::now;
 use crate::config::error::Problems;
 use crate::devices::{Device, DeviceEntry};
-use crate::intake::now;
 use crate::normalize::{check_size, metrics_from_json, Rejection};
 
 /// Longest device topic.

@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::broker::BrokerConfig;
+use crate::clock::now;
 use crate::counters::Counters;
-use crate::intake::{now, record_of, Intake, Submission};
+use crate::intake::{record_of, Intake, Submission};
 use crate::journal::{NewRecord, RecordClass};
 use crate::normalize::Rejection;
 use crate::presence::PresenceFeed;

@@ -23,7 +23,8 @@ use super::frames::FrameReader;
 use super::receiver::{Action, Commit, Receiver};
 use super::SerialLinkConfig;
 use crate::backoff::Backoff;
-use crate::intake::{now, Submission};
+use crate::clock::now;
+use crate::intake::Submission;
 use crate::links::subscriber::LinkContext;
 
 /// How often every node's clock is set again.
