@@ -16,3 +16,15 @@ pub mod error;
 pub mod link;
 pub mod sensor;
 pub mod signal;
+
+/// This firmware's version, as a Hello frame carries it.
+pub fn version() -> retrofit_protocols::edge::FirmwareVersion {
+    fn part<T: core::str::FromStr + Default>(s: &str) -> T {
+        s.parse().unwrap_or_default()
+    }
+    retrofit_protocols::edge::FirmwareVersion {
+        major: part(env!("CARGO_PKG_VERSION_MAJOR")),
+        minor: part(env!("CARGO_PKG_VERSION_MINOR")),
+        patch: part(env!("CARGO_PKG_VERSION_PATCH")),
+    }
+}

@@ -13,8 +13,9 @@ use serde::Deserialize;
 
 use crate::config::secret::SecretFile;
 
-/// `mqtt://host[:port]` (or `tcp://`); the port defaults to 1883.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `mqtt://host[:port]` (or `tcp://`); the port defaults to 1883. Plain
+/// TCP only; credentials in the URL are refused (they would reach logs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BrokerUrl {
     pub host: String,
     pub port: u16,
@@ -25,11 +26,14 @@ pub struct BrokerUrl {
 pub enum BadBrokerUrl {
     #[error("broker URL must start with mqtt:// or tcp:// (TLS, mqtts://, is not supported yet)")]
     Scheme,
-    #[error("broker URL has no host")]
+    #[error("broker URL needs a host and no user, path or spaces")]
     Host,
     #[error("broker URL has an invalid port")]
     Port,
 }
+
+/// The port of `mqtt://` when the URL names none.
+pub const DEFAULT_MQTT_PORT: u16 = 1883;
 
 impl FromStr for BrokerUrl {
     type Err = BadBrokerUrl;
@@ -40,10 +44,10 @@ impl FromStr for BrokerUrl {
             .ok_or(BadBrokerUrl::Scheme)?
             .trim_end_matches('/');
         let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
+            Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
                 (h, p.parse().map_err(|_| BadBrokerUrl::Port)?)
             }
-            _ => (rest, 1883),
+            _ => (rest, DEFAULT_MQTT_PORT),
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() || host.contains(['/', '@', ' ']) {
@@ -58,7 +62,11 @@ impl FromStr for BrokerUrl {
 
 impl fmt::Display for BrokerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "mqtt://{}:{}", self.host, self.port)
+        if self.host.contains(':') {
+            write!(f, "mqtt://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "mqtt://{}:{}", self.host, self.port)
+        }
     }
 }
 
@@ -100,17 +108,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_urls() {
-        let u: BrokerUrl = "mqtt://127.0.0.1:18830".parse().unwrap();
-        assert_eq!((u.host.as_str(), u.port), ("127.0.0.1", 18830));
-        let u: BrokerUrl = "tcp://broker.local".parse().unwrap();
-        assert_eq!(u.port, 1883);
-        assert_eq!("mqtts://x".parse::<BrokerUrl>(), Err(BadBrokerUrl::Scheme));
-        assert_eq!(
-            "mqtt://x:99999".parse::<BrokerUrl>(),
-            Err(BadBrokerUrl::Port)
-        );
-        assert_eq!("mqtt://:1".parse::<BrokerUrl>(), Err(BadBrokerUrl::Host));
-        assert_eq!("mqtt://a/b".parse::<BrokerUrl>(), Err(BadBrokerUrl::Host));
+    fn parses_hosts_ports_and_defaults() {
+        let url: BrokerUrl = "mqtt://127.0.0.1:18830".parse().unwrap();
+        assert_eq!((url.host.as_str(), url.port), ("127.0.0.1", 18830));
+        let url: BrokerUrl = "tcp://broker.local/".parse().unwrap();
+        assert_eq!((url.host.as_str(), url.port), ("broker.local", 1883));
+        let url: BrokerUrl = "mqtt://[::1]:1884".parse().unwrap();
+        assert_eq!((url.host.as_str(), url.port), ("::1", 1884));
+        assert_eq!(url.to_string(), "mqtt://[::1]:1884");
+    }
+
+    #[test]
+    fn refuses_other_urls() {
+        for bad in [
+            "",
+            "127.0.0.1:1883",
+            "mqtts://h:8883",
+            "mqtt://",
+            "mqtt://:1883",
+            "mqtt://h:99999",
+            "mqtt://h:x",
+            "mqtt://user:pw@h",
+            "mqtt://h/path",
+        ] {
+            assert!(bad.parse::<BrokerUrl>().is_err(), "{bad}");
+        }
     }
 }

@@ -108,8 +108,10 @@ fn run_and_kill(dir: &Path, first_batch: u64, commits: usize) -> Vec<u64> {
     reported
 }
 
+/// The batch of a `committed N` report; libtest may print its own
+/// `test name ... ` before the first one on the same line.
 fn parse_commit(line: &str) -> Option<u64> {
-    line.strip_prefix("committed ")?.parse().ok()
+    line.split_once("committed ")?.1.trim().parse().ok()
 }
 
 #[test]
@@ -135,7 +137,7 @@ fn sigkill_never_loses_a_committed_batch() {
             assert!(seen.insert(seq), "seq {seq} is stored twice");
             assert_eq!(
                 entry.class == RecordClass::Event,
-                seq % RECORDS_PER_BATCH == 0
+                seq.is_multiple_of(RECORDS_PER_BATCH)
             );
             *records_per_batch
                 .entry(seq / RECORDS_PER_BATCH)

@@ -17,9 +17,16 @@ const DEVICES: usize = 20;
 const PER_DEVICE: u32 = 100;
 const RATE: u32 = 400;
 
+/// (topic, payload) of one uplink.
+type Message = (String, Vec<u8>);
+/// (device, measurement time in ms) of one reading.
+type ReadingKey = (String, i64);
+/// At a load progress, something done to the rig.
+type Phase = (usize, Box<dyn FnMut(&mut Rig)>);
+
 /// Uplinks for every device, interleaved; returns them with each one's
 /// (device, measurement time).
-fn workload(rig: &Rig) -> (Vec<(String, Vec<u8>)>, Vec<(String, i64)>) {
+fn workload(rig: &Rig) -> (Vec<Message>, Vec<ReadingKey>) {
     let base = now_ms() - 3_600_000;
     let mut msgs = Vec::new();
     let mut expected = Vec::new();
@@ -36,10 +43,7 @@ fn workload(rig: &Rig) -> (Vec<(String, Vec<u8>)>, Vec<(String, i64)>) {
 
 /// Runs the workload, calling `disturb` with the load's progress until it
 /// returns true for every phase; returns the acknowledged readings.
-fn run_load(
-    rig: &mut Rig,
-    mut phases: Vec<(usize, Box<dyn FnMut(&mut Rig)>)>,
-) -> Vec<(String, i64)> {
+fn run_load(rig: &mut Rig, mut phases: Vec<Phase>) -> Vec<(String, i64)> {
     let (msgs, expected) = workload(rig);
     let total = msgs.len();
     let load = Load::start(rig.input.port, msgs, RATE);

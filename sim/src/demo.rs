@@ -21,7 +21,6 @@ use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker_url::BrokerUrl;
 use crate::demo_stats::DemoStats;
 use crate::embedded_broker::start_embedded_broker;
 use crate::fleet::FleetSpec;
@@ -29,6 +28,7 @@ use crate::load::{run_load, LoadOptions, LoadReport, StopAfter};
 use crate::nodes::{serial_buses, start_bus, BusStatus, EdgeBus, RunPlan, Scenario, SerialBus};
 use crate::pty::PtyPair;
 use crate::site_config::load_target;
+use retrofit_gateway::broker::BrokerUrl;
 
 /// The demo community (spec §2).
 pub const DEMO_SITE: &str = "kangfu-garden";

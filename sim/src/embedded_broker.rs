@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
 use anyhow::Context;
 
-use crate::broker_url::BrokerUrl;
+use retrofit_gateway::broker::BrokerUrl;
 
 /// Ports probed for the embedded broker.
 const PORTS: std::ops::Range<u16> = 18830..18930;

@@ -14,7 +14,7 @@ use retrofit_protocols::sensor::SensorFormat;
 use retrofit_protocols::{DeviceKind, Id};
 use serde::Serialize;
 
-use crate::broker_url::BrokerUrl;
+use retrofit_gateway::broker::BrokerUrl;
 
 /// Most devices one generated config may hold (the devEUI keeps the index
 /// in its low 24 bits).

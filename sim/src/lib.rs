@@ -7,7 +7,6 @@
 //! model (that lives in `retrofit-protocols`) and never talks to anything
 //! but the brokers and serial lines it is pointed at.
 
-pub mod broker_url;
 pub mod demo;
 pub mod demo_stats;
 pub mod duration_arg;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use retrofit_gateway::broker::BrokerUrl;
 use retrofit_protocols::Id;
-use retrofit_sim::broker_url::BrokerUrl;
 use retrofit_sim::demo::{run_demo, DemoOptions};
 use retrofit_sim::duration_arg::parse_duration;
 use retrofit_sim::fleet::FleetSpec;

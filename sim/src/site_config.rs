@@ -12,7 +12,7 @@ use retrofit_protocols::sensor::SensorFormat;
 use retrofit_protocols::{DeviceKind, Id};
 use serde::Deserialize;
 
-use crate::broker_url::BrokerUrl;
+use retrofit_gateway::broker::BrokerUrl;
 
 /// ChirpStack application id used when the link subscribes to all (`+`).
 pub const SIM_APPLICATION_ID: &str = "5f7c2d1e-0000-4000-8000-00000000a001";

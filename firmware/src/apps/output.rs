@@ -46,6 +46,15 @@ impl Telemetry {
     }
 
     /// The value of metric `name`, if present.
+    /// `battery_pct` as the whole percent a Heartbeat carries, if reported.
+    pub fn battery_pct(&self) -> Option<u8> {
+        match self.get("battery_pct") {
+            // Rounds half up; the value is clamped to 0..=100 first.
+            Some(Value::Number(pct)) => Some((pct.clamp(0.0, 100.0) + 0.5) as u8),
+            _ => None,
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.metrics
             .iter()

@@ -92,7 +92,7 @@ pub fn uplink(
     object: bool,
 ) -> ((String, Vec<u8>), Expected) {
     let level_mm = 500 + (f_cnt % 2000) as u16;
-    let occupied = f_cnt % 3 == 0;
+    let occupied = f_cnt.is_multiple_of(3);
     let (frame, metrics): (SensorFrame, Vec<(&'static str, serde_json::Value)>) = if d.parking {
         (
             SensorFrame::Nwave(NwaveFrame::ParkingStatus {

@@ -76,7 +76,10 @@ fn kill(child: &mut Option<Child>) {
 /// SIGTERM, then wait for the process to exit.
 fn terminate(child: &mut Option<Child>) {
     if let Some(mut c) = child.take() {
-        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
         let _ = c.wait();
     }
 }

@@ -10,10 +10,10 @@
 //! whatever the simulation speed. It counts what it queued and sent so the
 //! bus can report acknowledgements; it never blocks.
 
-use retrofit_firmware::apps::{NodeOutput, Telemetry};
+use retrofit_firmware::apps::NodeOutput;
 use retrofit_firmware::link::{Backoff, NodeLink, QueueError, SendError};
-use retrofit_protocols::edge::{Capabilities, FirmwareVersion, Frame, Hello, MetricsError, NodeId};
-use retrofit_protocols::{DeviceKind, IdError, Value};
+use retrofit_protocols::edge::{Capabilities, Frame, Hello, MetricsError, NodeId};
+use retrofit_protocols::{DeviceKind, IdError};
 
 /// Unacknowledged frames kept for resending (the selective-ack window).
 pub const RESEND_RING: usize = 32;
@@ -99,7 +99,7 @@ impl NodeUplink {
             capabilities |= Capabilities::BATTERY.0;
         }
         let hello = Hello {
-            firmware: firmware_version(),
+            firmware: retrofit_firmware::version(),
             kind,
             capabilities: Capabilities(capabilities),
         };
@@ -117,7 +117,7 @@ impl NodeUplink {
     pub fn queue(&mut self, output: &NodeOutput, now_ms: u64) -> Result<(), UplinkError> {
         let stamp = self.link.stamp(now_ms);
         if let Some(telemetry) = &output.telemetry {
-            self.battery_pct = battery_of(telemetry).or(self.battery_pct);
+            self.battery_pct = telemetry.battery_pct().or(self.battery_pct);
             self.link.queue(telemetry.to_edge(stamp)?, now_ms)?;
             self.queued += 1;
         }
@@ -153,24 +153,6 @@ impl NodeUplink {
             pending: self.link.pending() as u64,
             dropped: u64::from(self.link.dropped_frames()),
         }
-    }
-}
-
-fn battery_of(telemetry: &Telemetry) -> Option<u8> {
-    match telemetry.get("battery_pct") {
-        Some(Value::Number(pct)) => Some(pct.clamp(0.0, 100.0).round() as u8),
-        _ => None,
-    }
-}
-
-fn firmware_version() -> FirmwareVersion {
-    fn part<T: std::str::FromStr + Default>(s: &str) -> T {
-        s.parse().unwrap_or_default()
-    }
-    FirmwareVersion {
-        major: part(env!("CARGO_PKG_VERSION_MAJOR")),
-        minor: part(env!("CARGO_PKG_VERSION_MINOR")),
-        patch: part(env!("CARGO_PKG_VERSION_PATCH")),
     }
 }
 

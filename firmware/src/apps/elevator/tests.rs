@@ -229,7 +229,11 @@ fn motion_follows_a_trip_up_and_a_trip_down() {
     let mut stopped_at = None;
     for t in (0..12_000).step_by(STEP_MS as usize) {
         // Sensor noise of ±0.03 m/s² (below the dead band).
-        let noise = if (t / STEP_MS) % 2 == 0 { 0.03 } else { -0.03 };
+        let noise = if (t / STEP_MS).is_multiple_of(2) {
+            0.03
+        } else {
+            -0.03
+        };
         let up = trip_accel(t, 2_000, 6_000, 1.0) + noise;
         let motion = m.update(&Vector3::new(0.1, -0.2, up), false, t);
         if motion.moving {

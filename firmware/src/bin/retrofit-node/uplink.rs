@@ -8,12 +8,10 @@ use std::io;
 use std::time::Duration;
 
 use linux_embedded_hal::serialport::{SerialPort, TTYPort};
-use retrofit_firmware::apps::{NodeOutput, Telemetry};
+use retrofit_firmware::apps::NodeOutput;
 use retrofit_firmware::link::{Backoff, NodeLink, QueueError, SendError};
-use retrofit_protocols::edge::{
-    Capabilities, FirmwareVersion, FrameDecoder, Hello, MetricsError, NodeId,
-};
-use retrofit_protocols::{DeviceKind, IdError, Value};
+use retrofit_protocols::edge::{Capabilities, FrameDecoder, Hello, MetricsError, NodeId};
+use retrofit_protocols::{DeviceKind, IdError};
 
 use super::hardware::{serial, StdIo};
 
@@ -64,7 +62,7 @@ impl Uplink {
             capabilities |= Capabilities::BATTERY.0;
         }
         let hello = Hello {
-            firmware: firmware_version(),
+            firmware: retrofit_firmware::version(),
             kind,
             capabilities: Capabilities(capabilities),
         };
@@ -83,7 +81,7 @@ impl Uplink {
     pub fn queue(&mut self, output: &NodeOutput, now_ms: u64) -> Result<(), UplinkError> {
         let stamp = self.link.stamp(now_ms);
         if let Some(telemetry) = &output.telemetry {
-            self.battery_pct = battery_of(telemetry).or(self.battery_pct);
+            self.battery_pct = telemetry.battery_pct().or(self.battery_pct);
             self.link.queue(telemetry.to_edge(stamp)?, now_ms)?;
         }
         for transition in &output.events {
@@ -122,23 +120,5 @@ impl Uplink {
             }
         }
         Ok(())
-    }
-}
-
-fn battery_of(telemetry: &Telemetry) -> Option<u8> {
-    match telemetry.get("battery_pct") {
-        Some(Value::Number(pct)) => Some(pct.clamp(0.0, 100.0).round() as u8),
-        _ => None,
-    }
-}
-
-fn firmware_version() -> FirmwareVersion {
-    fn part<T: std::str::FromStr + Default>(s: &str) -> T {
-        s.parse().unwrap_or_default()
-    }
-    FirmwareVersion {
-        major: part(env!("CARGO_PKG_VERSION_MAJOR")),
-        minor: part(env!("CARGO_PKG_VERSION_MINOR")),
-        patch: part(env!("CARGO_PKG_VERSION_PATCH")),
     }
 }
