@@ -7,6 +7,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use retrofit_gateway::journal::{Journal, Lane};
 use retrofit_protocols::Timestamp;
 use support::fleet::{self, Expected};
 use support::mqtt::{publish_all, Message};
@@ -246,4 +247,100 @@ fn hostile_input_is_dead_lettered_and_good_traffic_keeps_flowing() {
             );
         }
     }
+}
+
+#[test]
+fn two_gateways_split_one_network_server_through_a_shared_subscription() {
+    let (input, output) = (support::Mosquitto::start(), support::Mosquitto::start());
+    let dir = tempfile::tempdir().unwrap();
+    let devices = fleet::devices(40);
+    let collector = support::mqtt::Collector::start(output.port, "retrofit/v1/#");
+    let gateways: Vec<support::GatewayProcess> = ["gw-a", "gw-b"]
+        .iter()
+        .map(|id| {
+            let config = fleet::config(
+                &devices,
+                &input.url(),
+                &output.url(),
+                None,
+                &dir.path().join(id),
+                "",
+            )
+            .replace(
+                &format!("id = \"{}\"", fleet::GATEWAY),
+                &format!("id = \"{id}\""),
+            )
+            .replace(
+                &format!("application = \"{}\"", fleet::APP),
+                &format!(
+                    "application = \"{}\"\nshared_group = \"site-gws\"",
+                    fleet::APP
+                ),
+            );
+            let path = dir.path().join(format!("{id}.toml"));
+            std::fs::write(&path, config).unwrap();
+            support::GatewayProcess::start(&path)
+        })
+        .collect();
+    // Both are subscribed once a burst of canaries comes out through both.
+    support::wait_until("both gateways subscribed", Duration::from_secs(30), || {
+        let burst = (0..20u32)
+            .map(|k| fleet::uplink(&devices[0], 2_000_000 + k, Timestamp(now_ms()), true).0)
+            .collect();
+        publish_all(input.port, burst);
+        std::thread::sleep(Duration::from_millis(200));
+        let sources: std::collections::HashSet<String> = collector
+            .on("/status")
+            .iter()
+            .filter(|m| m.topic.contains("/gateway/"))
+            .map(|m| m.topic.clone())
+            .collect();
+        sources.len() == 2 && collector.on("/telemetry").len() >= 2
+    });
+    let before = collector.on("/telemetry").len();
+    let base = now_ms() - 10_000;
+    let uplinks: Vec<_> = (0..400u32)
+        .map(|k| {
+            fleet::uplink(
+                &devices[k as usize % devices.len()],
+                10 + k,
+                Timestamp(base + i64::from(k)),
+                true,
+            )
+            .0
+        })
+        .collect();
+    assert_eq!(publish_all(input.port, uplinks), 400);
+    collector.wait_for("400 readings", Duration::from_secs(30), |m| {
+        m.iter().filter(|x| x.topic.ends_with("/telemetry")).count() >= before + 400
+    });
+    let readings: Vec<serde_json::Value> = collector
+        .on("/telemetry")
+        .iter()
+        .map(Message::json)
+        .filter(|j| j["seq"].as_u64().is_some_and(|s| s < 1_000_000))
+        .collect();
+    assert_eq!(
+        readings.len(),
+        400,
+        "each uplink normalized exactly once across both gateways"
+    );
+    let seqs: std::collections::HashSet<u64> = readings
+        .iter()
+        .map(|j| j["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs.len(), 400);
+    // Both took a share: each journal holds part of the telemetry.
+    let shares: Vec<u64> = ["gw-a", "gw-b"]
+        .iter()
+        .map(|id| {
+            let stats = Journal::open_read_only(&dir.path().join(id))
+                .unwrap()
+                .stats()
+                .unwrap();
+            stats.lane(Lane::Bulk).last_pos
+        })
+        .collect();
+    assert!(shares.iter().all(|&n| n >= 100), "shares {shares:?}");
+    drop(gateways);
 }
