@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use retrofit_gateway::config::Config;
-use retrofit_gateway::journal::{Journal, Lane};
+use retrofit_gateway::journal::{Journal, Lane, RecordClass};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -149,6 +149,10 @@ fn journal_stats(config: &Config) -> anyhow::Result<()> {
             );
         }
     }
-    println!("drops: {:?}", stats.drops);
+    let drops: Vec<String> = RecordClass::ALL
+        .iter()
+        .map(|c| format!("{} {}", c.as_str(), stats.drops.get(*c)))
+        .collect();
+    println!("drops: {}", drops.join(", "));
     Ok(())
 }

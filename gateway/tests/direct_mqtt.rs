@@ -155,6 +155,18 @@ fn sigterm_drains_and_publishes_offline() {
     assert!(retained.retain);
     assert_eq!(retained.json()["status"], "offline");
     assert_eq!(retained.json()["reason"], "stopped");
+
+    // The journal is left delivered: nothing pending for the MQTT output.
+    let stats = std::process::Command::new(env!("CARGO_BIN_EXE_retrofit-gateway"))
+        .args(["journal", "stats", "-c"])
+        .arg(&gateway.config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&stats.stdout);
+    assert!(stats.status.success(), "{text}");
+    assert!(text.contains("output mqtt bulk: depth 0"), "{text}");
+    assert!(text.contains("output mqtt urgent: depth 0"), "{text}");
+    assert!(text.contains("drops: telemetry 0, event 0, status 0, dead_letter 0"), "{text}");
 }
 
 #[test]
