@@ -129,10 +129,11 @@ fn journal_stats(config: &Config) -> anyhow::Result<()> {
     println!("journal: {} bytes on disk", stats.file_bytes);
     for lane in &stats.lanes {
         println!(
-            "lane {}: {} records, {} bytes",
+            "lane {}: {} records, {} bytes, {} appended in all",
             lane.lane.as_str(),
             lane.records,
-            lane.bytes
+            lane.bytes,
+            lane.last_pos
         );
     }
     for out in &stats.outputs {

@@ -166,7 +166,10 @@ fn sigterm_drains_and_publishes_offline() {
     assert!(stats.status.success(), "{text}");
     assert!(text.contains("output mqtt bulk: depth 0"), "{text}");
     assert!(text.contains("output mqtt urgent: depth 0"), "{text}");
-    assert!(text.contains("drops: telemetry 0, event 0, status 0, dead_letter 0"), "{text}");
+    assert!(
+        text.contains("drops: telemetry 0, event 0, status 0, dead_letter 0"),
+        "{text}"
+    );
 }
 
 #[test]
