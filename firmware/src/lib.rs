@@ -28,3 +28,18 @@ pub fn version() -> retrofit_protocols::edge::FirmwareVersion {
         patch: part(env!("CARGO_PKG_VERSION_PATCH")),
     }
 }
+
+/// The Hello a booting node of `kind` sends: this firmware's version, time
+/// sync always, battery reporting for every kind but mains-powered lifts.
+pub fn hello(kind: retrofit_protocols::DeviceKind) -> retrofit_protocols::edge::Hello {
+    use retrofit_protocols::edge::Capabilities;
+    let mut capabilities = Capabilities::TIME_SYNC.0;
+    if kind != retrofit_protocols::DeviceKind::Elevator {
+        capabilities |= Capabilities::BATTERY.0;
+    }
+    retrofit_protocols::edge::Hello {
+        firmware: version(),
+        kind,
+        capabilities: Capabilities(capabilities),
+    }
+}

@@ -129,7 +129,7 @@ impl Cursor<'_> {
         Ok(v)
     }
 
-    fn expect(&mut self, accept: impl Fn(u8) -> bool) -> Result<u8, BadTimestamp> {
+    fn take_if(&mut self, accept: impl Fn(u8) -> bool) -> Result<u8, BadTimestamp> {
         let (&b, tail) = self.0.split_first().ok_or(BadTimestamp)?;
         if !accept(b) {
             return Err(BadTimestamp);
@@ -159,11 +159,11 @@ impl Cursor<'_> {
 
     /// Offset from UTC in minutes: `Z` or `±hh:mm`.
     fn offset_min(&mut self) -> Result<i64, BadTimestamp> {
-        match self.expect(|b| matches!(b, b'Z' | b'z' | b'+' | b'-'))? {
+        match self.take_if(|b| matches!(b, b'Z' | b'z' | b'+' | b'-'))? {
             b'Z' | b'z' => Ok(0),
             sign => {
                 let h = i64::from(self.digits(2)?);
-                self.expect(|b| b == b':')?;
+                self.take_if(|b| b == b':')?;
                 let m = i64::from(self.digits(2)?);
                 if h > 23 || m > 59 {
                     return Err(BadTimestamp);
@@ -180,15 +180,15 @@ impl FromStr for Timestamp {
     fn from_str(s: &str) -> Result<Self, BadTimestamp> {
         let mut c = Cursor(s.as_bytes());
         let y = i64::from(c.digits(4)?);
-        c.expect(|b| b == b'-')?;
+        c.take_if(|b| b == b'-')?;
         let mo = c.digits(2)?;
-        c.expect(|b| b == b'-')?;
+        c.take_if(|b| b == b'-')?;
         let d = c.digits(2)?;
-        c.expect(|b| matches!(b, b'T' | b't' | b' '))?;
+        c.take_if(|b| matches!(b, b'T' | b't' | b' '))?;
         let h = i64::from(c.digits(2)?);
-        c.expect(|b| b == b':')?;
+        c.take_if(|b| b == b':')?;
         let mi = i64::from(c.digits(2)?);
-        c.expect(|b| b == b':')?;
+        c.take_if(|b| b == b':')?;
         let sec = i64::from(c.digits(2)?);
         let frac = c.fraction_ms()?;
         let off = c.offset_min()?;

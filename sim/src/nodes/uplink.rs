@@ -12,7 +12,7 @@
 
 use retrofit_firmware::apps::NodeOutput;
 use retrofit_firmware::link::{Backoff, NodeLink, QueueError, SendError};
-use retrofit_protocols::edge::{Capabilities, Frame, Hello, MetricsError, NodeId};
+use retrofit_protocols::edge::{Frame, MetricsError, NodeId};
 use retrofit_protocols::{DeviceKind, IdError};
 
 /// Unacknowledged frames kept for resending (the selective-ack window).
@@ -94,16 +94,7 @@ impl NodeUplink {
     /// A booting node: its Hello is queued.
     pub fn boot(address: NodeId, kind: DeviceKind, now_ms: u64) -> Result<Self, UplinkError> {
         let mut link = NodeLink::new(address, Backoff::DEFAULT);
-        let mut capabilities = Capabilities::TIME_SYNC.0;
-        if kind != DeviceKind::Elevator {
-            capabilities |= Capabilities::BATTERY.0;
-        }
-        let hello = Hello {
-            firmware: retrofit_firmware::version(),
-            kind,
-            capabilities: Capabilities(capabilities),
-        };
-        link.queue(hello, now_ms)?;
+        link.queue(retrofit_firmware::hello(kind), now_ms)?;
         Ok(Self {
             link,
             next_heartbeat_ms: now_ms,

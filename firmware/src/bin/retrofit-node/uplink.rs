@@ -10,7 +10,7 @@ use std::time::Duration;
 use linux_embedded_hal::serialport::{SerialPort, TTYPort};
 use retrofit_firmware::apps::NodeOutput;
 use retrofit_firmware::link::{Backoff, NodeLink, QueueError, SendError};
-use retrofit_protocols::edge::{Capabilities, FrameDecoder, Hello, MetricsError, NodeId};
+use retrofit_protocols::edge::{FrameDecoder, MetricsError, NodeId};
 use retrofit_protocols::{DeviceKind, IdError};
 
 use super::hardware::{serial, StdIo};
@@ -57,16 +57,7 @@ impl Uplink {
     ) -> Result<Self, UplinkError> {
         let node = NodeId::new(node).map_err(|_| UplinkError::NodeId)?;
         let mut link = NodeLink::new(node, Backoff::DEFAULT);
-        let mut capabilities = Capabilities::TIME_SYNC.0;
-        if kind != DeviceKind::Elevator {
-            capabilities |= Capabilities::BATTERY.0;
-        }
-        let hello = Hello {
-            firmware: retrofit_firmware::version(),
-            kind,
-            capabilities: Capabilities(capabilities),
-        };
-        link.queue(hello, now_ms)?;
+        link.queue(retrofit_firmware::hello(kind), now_ms)?;
         Ok(Self {
             link,
             port: serial(path, baud, Duration::from_millis(10))?,
