@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use retrofit_gateway::config::Config;
-use retrofit_gateway::journal::{Journal, Lane, RecordClass};
+use retrofit_gateway::journal::{ClassCounts, Journal, Lane, RecordClass};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -150,10 +150,18 @@ fn journal_stats(config: &Config) -> anyhow::Result<()> {
             );
         }
     }
-    let drops: Vec<String> = RecordClass::ALL
-        .iter()
-        .map(|c| format!("{} {}", c.as_str(), stats.drops.get(*c)))
-        .collect();
-    println!("drops: {}", drops.join(", "));
+    println!("drops: {}", drop_counts(&stats.drops));
+    for out in &stats.outputs {
+        println!("output {} drops: {}", out.output, drop_counts(&out.drops));
+    }
     Ok(())
+}
+
+/// `telemetry N, event N, status N, dead_letter N`.
+fn drop_counts(counts: &ClassCounts) -> String {
+    let parts: Vec<String> = RecordClass::ALL
+        .iter()
+        .map(|c| format!("{} {}", c.as_str(), counts.get(*c)))
+        .collect();
+    parts.join(", ")
 }

@@ -211,3 +211,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn drops_are_counted_per_output_against_what_each_had_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = record_cost(telemetry(999).payload.len() as u64);
+    let journal = Journal::open(dir.path(), &config(150 * one), &["fast", "slow"]).unwrap();
+    journal
+        .append(&(0..100).map(telemetry).collect::<Vec<_>>())
+        .unwrap();
+    // "fast" has delivered the first 80, "slow" nothing.
+    let mut fast = journal.reader("fast").unwrap();
+    let delivered = fast.peek(Lane::Bulk, 80).unwrap();
+    fast.ack(Lane::Bulk, delivered.last().unwrap().pos).unwrap();
+    // 100 more push out about 50 of the oldest: all undelivered by "slow",
+    // none by "fast".
+    let outcome = journal
+        .append(&(100..200).map(telemetry).collect::<Vec<_>>())
+        .unwrap();
+    let dropped = outcome.dropped.get(RecordClass::Telemetry);
+    assert!((50..80).contains(&dropped), "{dropped}");
+    let stats = journal.stats().unwrap();
+    let drops = |o: &str| stats.output(o).unwrap().drops.get(RecordClass::Telemetry);
+    assert_eq!((drops("fast"), drops("slow")), (0, dropped));
+    assert_eq!(stats.drops.get(RecordClass::Telemetry), dropped);
+}

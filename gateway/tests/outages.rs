@@ -232,10 +232,11 @@ fn appended_telemetry(stats: &str) -> usize {
         .unwrap_or_else(|| panic!("no bulk lane line in {stats}"))
 }
 
+/// Telemetry the store's output lost to the size bound.
 fn dropped_telemetry(stats: &str) -> usize {
     stats
         .lines()
-        .find_map(|l| l.strip_prefix("drops: telemetry "))
+        .find_map(|l| l.strip_prefix("output influx drops: telemetry "))
         .and_then(|rest| rest.split(',').next())
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no drop line in {stats}"))
@@ -291,10 +292,6 @@ fn journal_full_drops_oldest_telemetry_counts_it_and_keeps_alarms() {
         support::mqtt::publish_all(rig.input.port, more);
         overflow("cleared")(&rig.collector.messages())
     });
-    // Every reading the store misses was counted as dropped. (Drops are
-    // counted per record, not per output: a reading dropped after the store
-    // got it but before the MQTT output did is counted too, so the count
-    // may exceed what the store misses by the few such readings.)
     let mut stored = 0;
     let mut stats = String::new();
     support::wait_until("store caught up", Duration::from_secs(60), || {
@@ -306,13 +303,18 @@ fn journal_full_drops_oldest_telemetry_counts_it_and_keeps_alarms() {
     let appended = appended_telemetry(&stats);
     let dropped = dropped_telemetry(&stats);
     assert!(dropped > 0, "{stats}");
+    // Every reading the store misses was counted as a drop for it; a
+    // reading dropped while its batch was in flight (written, not yet
+    // acknowledged) counts too, so the count may exceed the loss by a few.
     let missing = appended - stored;
     assert!(
-        missing > 0 && missing <= dropped,
-        "missing {missing}, dropped {dropped}\n{stats}"
+        missing <= dropped && dropped - missing <= 20,
+        "missing {missing}, counted {dropped}\n{stats}"
     );
+    let drop_lines: Vec<&str> = stats.lines().filter(|l| l.contains("drops:")).collect();
+    assert_eq!(drop_lines.len(), 3, "{stats}");
     assert!(
-        stats.contains("event 0, status 0"),
+        drop_lines.iter().all(|l| l.contains("event 0, status 0")),
         "no alarm or status dropped: {stats}"
     );
     // The readings kept are the newest: the oldest ones were dropped first.

@@ -7,6 +7,8 @@
 //! need a scan. Removal streams rows or deletes ranges; it never loads a
 //! lane into memory.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, Transaction};
 
 use crate::journal::{ClassCounts, JournalError, Lane, RecordClass};
@@ -79,6 +81,46 @@ pub fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// What the size bound dropped before delivery: per class for the journal
+/// (a record not yet delivered by at least one output), and per output
+/// (records that output had not delivered).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drops {
+    pub total: ClassCounts,
+    pub per_output: BTreeMap<String, ClassCounts>,
+}
+
+impl Drops {
+    /// Counts the dropped record at `pos` of `lane` against every output
+    /// whose cursor is before it (and once in the total if any is, or if
+    /// no output is registered).
+    fn count(
+        &mut self,
+        lane: Lane,
+        pos: u64,
+        class: RecordClass,
+        cursors: &BTreeMap<String, [u64; 2]>,
+    ) {
+        let mut undelivered = cursors.is_empty();
+        for (output, cursor) in cursors {
+            if pos > cursor[lane.index()] {
+                undelivered = true;
+                match self.per_output.get_mut(output) {
+                    Some(counts) => counts.add(class, 1),
+                    None => {
+                        let mut counts = ClassCounts::default();
+                        counts.add(class, 1);
+                        self.per_output.insert(output.clone(), counts);
+                    }
+                }
+            }
+        }
+        if undelivered {
+            self.total.add(class, 1);
+        }
+    }
+}
+
 /// Lanes in the order the size bound takes records from them.
 pub const DROP_ORDER: [Lane; 2] = [Lane::Bulk, Lane::Urgent];
 
@@ -88,10 +130,10 @@ pub const DROP_ORDER: [Lane; 2] = [Lane::Bulk, Lane::Urgent];
 pub fn enforce_bound(
     tx: &Transaction,
     lanes: &mut [LaneState; 2],
-    min_cursors: [u64; 2],
+    cursors: &BTreeMap<String, [u64; 2]>,
     limit: u64,
     order: &[Lane],
-    dropped: &mut ClassCounts,
+    dropped: &mut Drops,
 ) -> Result<(), JournalError> {
     loop {
         let total = lanes[0].live_bytes.saturating_add(lanes[1].live_bytes);
@@ -102,7 +144,7 @@ pub fn enforce_bound(
             return Ok(());
         };
         let i = lane.index();
-        evict_front(tx, lane, &mut lanes[i], excess, min_cursors[i], dropped)?;
+        evict_front(tx, lane, &mut lanes[i], excess, cursors, dropped)?;
     }
 }
 
@@ -113,8 +155,8 @@ fn evict_front(
     lane: Lane,
     state: &mut LaneState,
     excess: u64,
-    delivered_upto: u64,
-    dropped: &mut ClassCounts,
+    cursors: &BTreeMap<String, [u64; 2]>,
+    dropped: &mut Drops,
 ) -> Result<(), JournalError> {
     let sql = format!(
         "SELECT pos, class, length(payload) FROM {} WHERE pos >= ?1 ORDER BY pos",
@@ -129,9 +171,7 @@ fn evict_front(
         let pos = to_u64(row.get(0)?, "position")?;
         let class = RecordClass::from_code(row.get(1)?)?;
         freed = freed.saturating_add(record_cost(to_u64(row.get(2)?, "payload length")?));
-        if pos > delivered_upto {
-            dropped.add(class, 1);
-        }
+        dropped.count(lane, pos, class, cursors);
         last = Some(pos);
     }
     drop(rows);

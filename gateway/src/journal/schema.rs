@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS cursor (
     output TEXT NOT NULL, lane INTEGER NOT NULL, acked_pos INTEGER NOT NULL,
     PRIMARY KEY (output, lane)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS drop_count (class INTEGER PRIMARY KEY, dropped INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS output_drop_count (
+    output TEXT NOT NULL, class INTEGER NOT NULL, dropped INTEGER NOT NULL,
+    PRIMARY KEY (output, class)) WITHOUT ROWID;
 INSERT OR IGNORE INTO lane_state VALUES (0, 1, 0), (1, 1, 0);
 ";
 

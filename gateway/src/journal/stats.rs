@@ -46,6 +46,8 @@ pub struct OutputStats {
     pub output: String,
     /// Per lane, urgent first.
     pub lanes: [OutputLaneStats; 2],
+    /// Records dropped by the size bound before this output delivered them.
+    pub drops: ClassCounts,
 }
 
 impl OutputStats {
@@ -134,7 +136,12 @@ fn outputs(
                 output_lane(conn, &output, &retained[0], now_ms)?,
                 output_lane(conn, &output, &retained[1], now_ms)?,
             ];
-            Ok(OutputStats { output, lanes })
+            let drops = output_drops(conn, &output)?;
+            Ok(OutputStats {
+                output,
+                lanes,
+                drops,
+            })
         })
         .collect()
 }
@@ -181,8 +188,20 @@ fn age(now_ms: i64, then_ms: i64) -> Duration {
 }
 
 fn drops(conn: &Connection) -> Result<ClassCounts, JournalError> {
-    let mut stmt = conn.prepare("SELECT class, dropped FROM drop_count")?;
-    let mut rows = stmt.query([])?;
+    let stmt = conn.prepare("SELECT class, dropped FROM drop_count")?;
+    counts_of(stmt, [])
+}
+
+fn output_drops(conn: &Connection, output: &str) -> Result<ClassCounts, JournalError> {
+    let stmt = conn.prepare("SELECT class, dropped FROM output_drop_count WHERE output = ?1")?;
+    counts_of(stmt, [output])
+}
+
+fn counts_of<P: rusqlite::Params>(
+    mut stmt: rusqlite::Statement<'_>,
+    params: P,
+) -> Result<ClassCounts, JournalError> {
+    let mut rows = stmt.query(params)?;
     let mut counts = ClassCounts::default();
     while let Some(row) = rows.next()? {
         counts.add(

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 
 use crate::journal::lane_state::{
-    enforce_bound, gc_step, record_cost, to_i64, to_u64, LaneState, DROP_ORDER,
+    enforce_bound, gc_step, record_cost, to_i64, to_u64, Drops, LaneState, DROP_ORDER,
 };
 use crate::journal::{ClassCounts, JournalError, Lane, NewRecord, RecordClass};
 
@@ -105,7 +105,7 @@ impl Writer {
         self.set_sync(SyncLevel::Full)?;
         let min_cursors = self.min_cursors();
         let mut lanes = self.lanes;
-        let mut dropped = ClassCounts::default();
+        let mut dropped = Drops::default();
         let incoming: u64 = records
             .iter()
             .map(|r| record_cost(r.payload.len() as u64))
@@ -120,7 +120,7 @@ impl Writer {
         enforce_bound(
             &tx,
             &mut lanes,
-            min_cursors,
+            &self.cursors,
             room_limit,
             &[Lane::Bulk],
             &mut dropped,
@@ -129,7 +129,7 @@ impl Writer {
         enforce_bound(
             &tx,
             &mut lanes,
-            min_cursors,
+            &self.cursors,
             self.max_bytes,
             &DROP_ORDER,
             &mut dropped,
@@ -144,7 +144,7 @@ impl Writer {
         self.lanes = lanes;
         Ok(AppendOutcome {
             appended: records.len(),
-            dropped,
+            dropped: dropped.total,
         })
     }
 
@@ -282,15 +282,25 @@ fn save_lanes(tx: &Transaction, lanes: &[LaneState; 2]) -> Result<(), JournalErr
     Ok(())
 }
 
-fn add_drops(tx: &Transaction, dropped: &ClassCounts) -> Result<(), JournalError> {
-    let mut stmt = tx.prepare_cached(
+fn add_drops(tx: &Transaction, dropped: &Drops) -> Result<(), JournalError> {
+    let mut total = tx.prepare_cached(
         "INSERT INTO drop_count (class, dropped) VALUES (?1, ?2)
          ON CONFLICT (class) DO UPDATE SET dropped = dropped + excluded.dropped",
     )?;
+    let mut per_output = tx.prepare_cached(
+        "INSERT INTO output_drop_count (output, class, dropped) VALUES (?1, ?2, ?3)
+         ON CONFLICT (output, class) DO UPDATE SET dropped = dropped + excluded.dropped",
+    )?;
     for class in RecordClass::ALL {
-        let n = dropped.get(class);
+        let n = dropped.total.get(class);
         if n > 0 {
-            stmt.execute(params![class.code(), to_i64(n)])?;
+            total.execute(params![class.code(), to_i64(n)])?;
+        }
+        for (output, counts) in &dropped.per_output {
+            let n = counts.get(class);
+            if n > 0 {
+                per_output.execute(params![output, class.code(), to_i64(n)])?;
+            }
         }
     }
     Ok(())
