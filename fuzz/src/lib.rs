@@ -1,0 +1,123 @@
+//! What the fuzz targets share: the demo config's links (the gateway's real
+//! normalization, as deployed), the topic an uplink claims to come from,
+//! and the invariants every accepted reading must satisfy. A check here
+//! panics only on a broken invariant of the code under test, never on
+//! input the code under test rightly rejects.
+
+use retrofit_gateway::config::Config;
+use retrofit_gateway::links::lorawan::LorawanConfig;
+use retrofit_gateway::links::mqtt::MqttLinkConfig;
+use retrofit_gateway::links::LinkSpec;
+use retrofit_protocols::line_protocol::{write_reading, LineError};
+use retrofit_protocols::reading::{Body, Reading};
+
+/// The reference site config (spec §9).
+pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
+/// The uplink topic of the demo's drainage sensor `drain-w17`.
+pub const DEMO_UPLINK_TOPIC: &str = "application/x/device/a84041000181c617/event/up";
+/// The topic the demo's direct MQTT device `rain-roof-1` publishes to.
+pub const DEMO_DIRECT_TOPIC: &str = "kangfu/rain/roof-1";
+
+fn demo_links() -> Vec<LinkSpec> {
+    Config::parse(DEMO_CONFIG, "demo.toml")
+        .expect("config/demo.toml is valid")
+        .links
+}
+
+/// The demo's first link, `chirpstack`.
+pub fn demo_lorawan_link() -> LorawanConfig {
+    match demo_links().into_iter().next() {
+        Some(LinkSpec::Lorawan(link)) => link,
+        _ => panic!("the demo's first link is lorawan"),
+    }
+}
+
+/// The demo's second link, `direct`.
+pub fn demo_direct_link() -> MqttLinkConfig {
+    match demo_links().into_iter().nth(1) {
+        Some(LinkSpec::Mqtt(link)) => link,
+        _ => panic!("the demo's second link is mqtt"),
+    }
+}
+
+/// The ChirpStack topic of the devEui the payload names (the first
+/// `"devEui"` key's string value, taken verbatim), so that mutated payloads
+/// get past the topic check; the demo sensor's topic when there is none.
+pub fn uplink_topic(payload: &[u8]) -> String {
+    claimed_dev_eui(payload).map_or_else(
+        || DEMO_UPLINK_TOPIC.to_string(),
+        |eui| format!("application/x/device/{eui}/event/up"),
+    )
+}
+
+fn claimed_dev_eui(payload: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"devEui\"";
+    let at = payload.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let rest = payload[at..].trim_ascii_start().strip_prefix(b":")?;
+    let value = rest.trim_ascii_start().strip_prefix(b"\"")?;
+    let end = value.iter().position(|&b| b == b'"')?;
+    std::str::from_utf8(&value[..end]).ok()
+}
+
+/// Panics unless `reading` survives every output unchanged: its JSON
+/// decodes to an equal reading that encodes to the same bytes, its topic
+/// has the six levels of spec §3 and no wildcard, and its line protocol
+/// point is written (refused only for telemetry without metrics).
+pub fn check_reading(reading: &Reading) {
+    let json = reading.to_json();
+    let decoded = Reading::from_json(&json).unwrap_or_else(|e| {
+        panic!("re-decoding {} failed: {e}", String::from_utf8_lossy(&json))
+    });
+    assert_eq!(&decoded, reading, "JSON round trip changed the reading");
+    assert_eq!(decoded.to_json(), json, "JSON encoding is not stable");
+
+    let topic = reading.topic().build();
+    assert_eq!(topic.split('/').count(), 6, "topic {topic}");
+    assert!(!topic.contains(['+', '#']), "wildcard in topic {topic}");
+
+    let mut line = String::new();
+    let written = write_reading(&mut line, reading);
+    match &reading.body {
+        Body::Telemetry(metrics) if metrics.is_empty() => {
+            assert_eq!(written, Err(LineError::Empty));
+            assert!(line.is_empty(), "refused point left output: {line:?}");
+        }
+        _ => assert_eq!(written, Ok(()), "line protocol refused {reading:?}"),
+    }
+}
+
+/// [`check_reading`] for a reading a link produced from device input,
+/// which must also carry at least one metric if it is telemetry.
+pub fn check_normalized(reading: &Reading) {
+    if let Body::Telemetry(metrics) = &reading.body {
+        assert!(!metrics.is_empty(), "telemetry without metrics: {reading:?}");
+    }
+    check_reading(reading);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_follows_the_claimed_dev_eui() {
+        let payload = br#"{"deviceInfo": {"devEui" :  "70b3d5e75e000001"}}"#;
+        assert_eq!(
+            uplink_topic(payload),
+            "application/x/device/70b3d5e75e000001/event/up"
+        );
+    }
+
+    #[test]
+    fn topic_falls_back_to_the_demo_sensor() {
+        for payload in [&b""[..], b"{\"devEui\": 12}", b"{\"devEui\": \"abc"] {
+            assert_eq!(uplink_topic(payload), DEMO_UPLINK_TOPIC);
+        }
+    }
+
+    #[test]
+    fn demo_links_are_the_ones_the_targets_drive() {
+        assert_eq!(demo_lorawan_link().devices.len(), 2);
+        assert!(demo_direct_link().devices.contains_key(DEMO_DIRECT_TOPIC));
+    }
+}
