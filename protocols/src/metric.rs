@@ -151,13 +151,19 @@ impl Value {
     }
 }
 
+/// `x` as an integer when it is integral and below 9e15 in magnitude: JSON
+/// payloads write such numbers without a fraction.
+pub(crate) fn json_integer(x: f64) -> Option<i64> {
+    (x.abs() < 9.0e15 && (x as i64) as f64 == x).then_some(x as i64)
+}
+
 impl serde::Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Self::Number(x) if x.abs() < 9.0e15 && (*x as i64) as f64 == *x => {
-                s.serialize_i64(*x as i64)
-            }
-            Self::Number(x) => s.serialize_f64(*x),
+            Self::Number(x) => match json_integer(*x) {
+                Some(i) => s.serialize_i64(i),
+                None => s.serialize_f64(*x),
+            },
             Self::Bool(b) => s.serialize_bool(*b),
             Self::Text(t) => s.serialize_str(t.as_str()),
         }
