@@ -36,7 +36,9 @@ fn check_report(text: &str, errors: &ConfigErrors) {
     let text_lines: Vec<&str> = text.split('\n').collect();
     for line in lines {
         let (row, col) = location(line).unwrap_or_else(|| panic!("unlocated: {line:?}"));
-        let at = text_lines.get(row - 1).unwrap_or_else(|| panic!("past the end: {line:?}"));
+        let at = text_lines
+            .get(row - 1)
+            .unwrap_or_else(|| panic!("past the end: {line:?}"));
         assert!(col <= at.chars().count() + 1, "past the line end: {line:?}");
     }
 }

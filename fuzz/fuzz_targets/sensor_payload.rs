@@ -8,9 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use retrofit_protocols::metric::{check_type, Value};
-use retrofit_protocols::sensor::{
-    self, DecodeParams, SensorFormat, SensorMetrics, MAX_METRICS,
-};
+use retrofit_protocols::sensor::{self, DecodeParams, SensorFormat, SensorMetrics, MAX_METRICS};
 
 fuzz_target!(|input: (u8, u32, Option<f64>, &[u8])| {
     let (index, f_port, mount_height_m, bytes) = input;

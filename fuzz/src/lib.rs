@@ -65,9 +65,8 @@ fn claimed_dev_eui(payload: &[u8]) -> Option<&str> {
 /// point is written (refused only for telemetry without metrics).
 pub fn check_reading(reading: &Reading) {
     let json = reading.to_json();
-    let decoded = Reading::from_json(&json).unwrap_or_else(|e| {
-        panic!("re-decoding {} failed: {e}", String::from_utf8_lossy(&json))
-    });
+    let decoded = Reading::from_json(&json)
+        .unwrap_or_else(|e| panic!("re-decoding {} failed: {e}", String::from_utf8_lossy(&json)));
     assert_eq!(&decoded, reading, "JSON round trip changed the reading");
     assert_eq!(decoded.to_json(), json, "JSON encoding is not stable");
 
@@ -90,7 +89,10 @@ pub fn check_reading(reading: &Reading) {
 /// which must also carry at least one metric if it is telemetry.
 pub fn check_normalized(reading: &Reading) {
     if let Body::Telemetry(metrics) = &reading.body {
-        assert!(!metrics.is_empty(), "telemetry without metrics: {reading:?}");
+        assert!(
+            !metrics.is_empty(),
+            "telemetry without metrics: {reading:?}"
+        );
     }
     check_reading(reading);
 }
@@ -113,6 +115,65 @@ mod tests {
         for payload in [&b""[..], b"{\"devEui\": 12}", b"{\"devEui\": \"abc"] {
             assert_eq!(uplink_topic(payload), DEMO_UPLINK_TOPIC);
         }
+    }
+
+    fn seed(target: &str, name: &str) -> Vec<u8> {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        std::fs::read(format!("{dir}/seeds/{target}/{name}")).unwrap()
+    }
+
+    #[test]
+    fn uplink_seeds_reach_the_reading_checks() {
+        let link = demo_lorawan_link();
+        let accepted = [
+            "reference",
+            "ldds75-decoded",
+            "ldds75-no-probe",
+            "nwave-status",
+            "nwave-heartbeat-no-rx",
+            "object-mixed-types",
+        ];
+        for name in accepted {
+            let payload = seed("uplink_json", name);
+            let reading = link
+                .reading_from_uplink(&uplink_topic(&payload), &payload)
+                .unwrap_or_else(|r| panic!("{name}: {r:?}"));
+            check_normalized(&reading);
+        }
+        let payload = seed("uplink_json", "minimal-no-object");
+        let refused = link.reading_from_uplink(&uplink_topic(&payload), &payload);
+        assert_eq!(refused.unwrap_err().reason, "payload_too_short");
+    }
+
+    #[test]
+    fn direct_and_reading_seeds_are_accepted() {
+        let link = demo_direct_link();
+        for name in ["metrics-only", "with-ts-seq", "enum-and-bool", "offset-ts"] {
+            let reading = link
+                .reading_from_message(DEMO_DIRECT_TOPIC, &seed("direct_mqtt", name))
+                .unwrap_or_else(|r| panic!("{name}: {r:?}"));
+            check_normalized(&reading);
+        }
+        for name in [
+            "telemetry-spec",
+            "telemetry-enums",
+            "event-raised",
+            "status-offline",
+        ] {
+            let reading = Reading::from_json(&seed("reading_json", name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            check_reading(&reading);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "telemetry without metrics")]
+    fn a_link_reading_without_metrics_fails_the_checks() {
+        let json = seed("reading_json", "telemetry-spec");
+        let mut reading = Reading::from_json(&json).unwrap();
+        reading.body = Body::Telemetry(Vec::new());
+        check_reading(&reading);
+        check_normalized(&reading);
     }
 
     #[test]
