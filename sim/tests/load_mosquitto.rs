@@ -12,30 +12,9 @@ use base64::Engine as _;
 use retrofit_protocols::chirpstack::Uplink;
 use retrofit_protocols::sensor::{decode, DecodeParams};
 use retrofit_sim::site_config::load_target;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{Event, Packet};
 
 const UPLINKS: usize = 200;
-
-async fn subscribe(port: u16) -> (AsyncClient, rumqttc::EventLoop) {
-    let mut options = MqttOptions::new("load-test-subscriber", "127.0.0.1", port);
-    options.set_keep_alive(Duration::from_secs(30));
-    let (client, mut eventloop) = AsyncClient::new(options, 64);
-    client
-        .subscribe("application/+/device/+/event/up", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let subscribed = async {
-        loop {
-            if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await.unwrap() {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), subscribed)
-        .await
-        .expect("SUBACK within 10 s");
-    (client, eventloop)
-}
 
 async fn collect(eventloop: &mut rumqttc::EventLoop, n: usize) -> Vec<(String, Vec<u8>)> {
     let mut got = Vec::new();
@@ -60,7 +39,12 @@ async fn publishes_decodable_uplinks_and_counts_every_puback() {
     let target = load_target(&text).unwrap();
     let devices: HashMap<_, _> = target.devices.iter().map(|d| (d.dev_eui, d)).collect();
 
-    let (_client, mut eventloop) = subscribe(broker.port).await;
+    let (_client, mut eventloop) = common::subscribe(
+        "load-test-subscriber",
+        broker.port,
+        "application/+/device/+/event/up",
+    )
+    .await;
     let load = tokio::process::Command::new(env!("CARGO_BIN_EXE_retrofit-sim"))
         .args(["load", "-c", config.to_str().unwrap(), "--count", "200"])
         .args(["--rate", "400", "--seed", "42"])

@@ -18,7 +18,7 @@ use retrofit_sim::nodes::elevator::elevator_node;
 use retrofit_sim::nodes::parking::parking_node;
 use retrofit_sim::nodes::{start_bus, NodeSpec, RunPlan, Scenario, SerialBus};
 use retrofit_sim::pty::PtyPair;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet};
 use serde_json::Value as Json;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -255,23 +255,8 @@ struct Collector {
 
 impl Collector {
     async fn start(port: u16) -> Self {
-        let mut options = MqttOptions::new(format!("nodes-test-{port}"), "127.0.0.1", port);
-        options.set_keep_alive(Duration::from_secs(30));
-        let (client, mut eventloop) = AsyncClient::new(options, 256);
-        client
-            .subscribe("retrofit/v1/#", QoS::AtLeastOnce)
-            .await
-            .unwrap();
-        let subscribed = async {
-            loop {
-                if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await.unwrap() {
-                    return;
-                }
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), subscribed)
-            .await
-            .expect("SUBACK within 10 s");
+        let (client, mut eventloop) =
+            common::subscribe(&format!("nodes-test-{port}"), port, "retrofit/v1/#").await;
         let messages = Arc::new(Mutex::new(Vec::new()));
         let (tx, arrivals) = watch::channel(0);
         let store = Arc::clone(&messages);

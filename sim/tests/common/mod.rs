@@ -102,3 +102,28 @@ pub fn sim_ok(args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
+
+/// Subscribes to `filter` on the broker at `port` and returns once the
+/// SUBACK is in (bounded), with the event loop to read messages from.
+pub async fn subscribe(
+    client_id: &str,
+    port: u16,
+    filter: &str,
+) -> (rumqttc::AsyncClient, rumqttc::EventLoop) {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(30));
+    let (client, mut eventloop) = AsyncClient::new(options, 256);
+    client.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+    let subscribed = async {
+        loop {
+            if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await.unwrap() {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), subscribed)
+        .await
+        .expect("SUBACK within 10 s");
+    (client, eventloop)
+}
