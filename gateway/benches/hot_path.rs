@@ -10,7 +10,7 @@ use retrofit_protocols::chirpstack::Uplink;
 use retrofit_protocols::line_protocol::write_reading;
 
 const DEMO: &str = include_str!("../../config/demo.toml");
-const UPLINK: &str = include_str!("../../../shared/reference/chirpstack-v4-uplink.json");
+const UPLINK: &str = include_str!("../../protocols/testdata/chirpstack-v4-uplink.json");
 const TOPIC: &str = "application/7d3c1f2a/device/a84041000181c617/event/up";
 
 fn demo_link() -> LorawanConfig {

@@ -143,7 +143,7 @@ mod tests {
     use super::*;
     use alloc::string::ToString;
 
-    const REFERENCE: &str = include_str!("../../../shared/reference/chirpstack-v4-uplink.json");
+    const REFERENCE: &str = include_str!("../testdata/chirpstack-v4-uplink.json");
 
     #[test]
     fn decodes_the_reference_uplink() {

@@ -8,7 +8,7 @@ use retrofit_protocols::chirpstack::DevEui;
 use retrofit_protocols::sensor::{encode, Ldds75Frame, NwaveFrame, SensorFrame};
 use retrofit_protocols::Timestamp;
 
-const REFERENCE: &str = include_str!("../../../../shared/reference/chirpstack-v4-uplink.json");
+const REFERENCE: &str = include_str!("../../../protocols/testdata/chirpstack-v4-uplink.json");
 
 pub const SITE: &str = "test-site";
 pub const GATEWAY: &str = "gw-test";

@@ -5,7 +5,7 @@ use retrofit_protocols::reading::Body;
 use retrofit_protocols::Value;
 
 const DEMO: &str = include_str!("../../../../config/demo.toml");
-const REFERENCE: &str = include_str!("../../../../../shared/reference/chirpstack-v4-uplink.json");
+const REFERENCE: &str = include_str!("../../../../protocols/testdata/chirpstack-v4-uplink.json");
 const TOPIC: &str = "application/7d3c1f2a/device/a84041000181c617/event/up";
 
 fn link() -> LorawanConfig {
