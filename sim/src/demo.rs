@@ -267,12 +267,7 @@ impl Running<'_> {
         let mut tick = tokio::time::interval(SUMMARY_EVERY);
         tick.tick().await;
         loop {
-            let until_end = async {
-                match end {
-                    Some(end) => tokio::time::sleep_until(end).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let until_end = crate::duration_arg::sleep_until_end(end);
             tokio::select! {
                 _ = cancel.cancelled() => return None,
                 _ = until_end => return None,

@@ -1,7 +1,16 @@
 //! Human durations on the command line: `500ms`, `90s`, `5m`, `2h`, or a
 //! bare number of seconds. Refuses zero, negatives and anything ambiguous.
+//! Also the wait for the end of a run that may have no duration.
 
 use std::time::Duration;
+
+/// Sleeps until `end`, or forever when there is none (no `--duration`).
+pub async fn sleep_until_end(end: Option<tokio::time::Instant>) {
+    match end {
+        Some(end) => tokio::time::sleep_until(end).await,
+        None => std::future::pending().await,
+    }
+}
 
 /// Parses a duration argument.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -106,12 +106,7 @@ pub async fn run_nodes(opts: NodesOptions, cancel: CancellationToken) -> anyhow:
     let mut tick = tokio::time::interval(REPORT_EVERY);
     tick.tick().await;
     loop {
-        let until_end = async {
-            match end {
-                Some(end) => tokio::time::sleep_until(end).await,
-                None => std::future::pending().await,
-            }
-        };
+        let until_end = crate::duration_arg::sleep_until_end(end);
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = until_end => break,
