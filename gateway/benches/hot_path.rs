@@ -1,12 +1,14 @@
 //! The per-message hot path of the LoRaWAN slice: decode a ChirpStack v4
 //! uplink (JSON), normalize it, encode the MQTT payload and the line
-//! protocol point; plus each step alone. Figures in docs/BENCHMARKS.md.
+//! protocol point; plus each step alone, and the bare JSON scan against
+//! serde_json's. Figures in docs/BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use retrofit_gateway::config::Config;
 use retrofit_gateway::links::lorawan::LorawanConfig;
 use retrofit_gateway::links::LinkSpec;
 use retrofit_protocols::chirpstack::Uplink;
+use retrofit_protocols::json_reader::JsonReader;
 use retrofit_protocols::line_protocol::write_reading;
 
 const DEMO: &str = include_str!("../../config/demo.toml");
@@ -19,6 +21,24 @@ fn demo_link() -> LorawanConfig {
         Some(LinkSpec::Lorawan(link)) => link,
         _ => panic!("demo's first link is lorawan"),
     }
+}
+
+/// The reference uplink as ChirpStack publishes it: compact JSON (the
+/// whitespace outside strings dropped, keys in the same order).
+fn compact(text: &str) -> String {
+    let (mut in_string, mut escaped) = (false, false);
+    text.chars()
+        .filter(|&c| {
+            let keep = in_string || !c.is_ascii_whitespace();
+            if in_string && !escaped && c == '"' {
+                in_string = false;
+            } else if !in_string && c == '"' {
+                in_string = true;
+            }
+            escaped = in_string && !escaped && c == '\\';
+            keep
+        })
+        .collect()
 }
 
 /// The reference uplink without `object`, so the LDDS75 decoder runs.
@@ -35,6 +55,7 @@ fn whole_path(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     for (name, payload) in [
         ("object", UPLINK.to_string()),
+        ("object_compact", compact(UPLINK)),
         ("decoder", uplink_without_object()),
     ] {
         g.bench_function(name, |b| {
@@ -60,7 +81,7 @@ fn steps(c: &mut Criterion) {
         .expect("valid uplink");
     let mut g = c.benchmark_group("steps");
     g.bench_function("parse_uplink_json", |b| {
-        b.iter(|| serde_json::from_str::<Uplink>(UPLINK).map(|u| u.f_cnt))
+        b.iter(|| Uplink::parse(UPLINK).map(|u| u.f_cnt))
     });
     g.bench_function("parse_and_normalize", |b| {
         b.iter(|| {
@@ -79,12 +100,17 @@ fn steps(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, whole_path, steps);
-criterion_main!(benches, floor_bench);
-
-fn floor(c: &mut Criterion) {
-    c.bench_function("floor/ignored_any", |b| {
+/// Merely checking the uplink's JSON, ours against serde_json's.
+fn scan(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scan");
+    g.bench_function("json_reader", |b| {
+        b.iter(|| JsonReader::new(UPLINK).skip().is_ok())
+    });
+    g.bench_function("serde_json_ignored_any", |b| {
         b.iter(|| serde_json::from_str::<serde::de::IgnoredAny>(UPLINK).is_ok())
     });
+    g.finish();
 }
-criterion_group!(floor_bench, floor);
+
+criterion_group!(benches, whole_path, steps, scan);
+criterion_main!(benches);

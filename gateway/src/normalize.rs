@@ -7,6 +7,7 @@
 //! the dead-letter topic) and a human detail.
 
 use retrofit_protocols::flat_object::{FlatObject, Scalar};
+use retrofit_protocols::json_reader::JsonError;
 use retrofit_protocols::metric::check_type;
 use retrofit_protocols::reading::{Metrics, METRICS_MAX};
 use retrofit_protocols::{MetricName, Value, MAX_INPUT_BYTES};
@@ -26,19 +27,31 @@ impl Rejection {
             detail: detail.into(),
         }
     }
+}
 
-    /// Classifies a JSON decoding error.
-    pub fn json(e: &serde_json::Error) -> Self {
-        let reason = match e.classify() {
-            serde_json::error::Category::Data => "invalid_field",
-            _ => "malformed_json",
+impl From<JsonError> for Rejection {
+    /// Malformed text is `malformed_json`; a wrongly shaped document,
+    /// `invalid_field`.
+    fn from(e: JsonError) -> Self {
+        let reason = if e.is_syntax() {
+            "malformed_json"
+        } else {
+            "invalid_field"
         };
         Self::new(reason, e.to_string())
     }
 }
 
+/// The text of a JSON input: refused over the size limit, before any
+/// parsing, and when it is not UTF-8.
+pub fn json_text(input: &[u8]) -> Result<&str, Rejection> {
+    check_size(input)?;
+    std::str::from_utf8(input)
+        .map_err(|e| Rejection::new("malformed_json", format!("not UTF-8: {e}")))
+}
+
 /// Refuses inputs over the size limit before any parsing.
-pub fn check_size(input: &[u8]) -> Result<(), Rejection> {
+fn check_size(input: &[u8]) -> Result<(), Rejection> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(Rejection::new(
             "oversized",
@@ -109,10 +122,12 @@ pub fn add_if_absent(metrics: &mut Metrics, name: &str, value: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use retrofit_protocols::json_reader::JsonReader;
     use serde_json::json;
 
     fn object(v: serde_json::Value) -> FlatObject<'static> {
-        serde_json::from_str(Box::leak(v.to_string().into_boxed_str())).unwrap()
+        let text = Box::leak(v.to_string().into_boxed_str());
+        FlatObject::read(&mut JsonReader::new(text)).unwrap()
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! ChirpStack v4 uplink events (spec §7): the JSON the network server's
 //! MQTT integration publishes on `application/{app}/device/{devEui}/event/up`.
 //!
-//! Only the fields the gateway uses are typed; the rest is ignored. proto3
+//! Only the fields the gateway uses are typed; the rest is checked against
+//! the JSON grammar and skipped (`json_reader`, no tree is built). proto3
 //! JSON omits zero and empty values, so a missing `fCnt` is 0 and a missing
 //! `object` means no codec ran. Decoding never panics; `data` stays base64
 //! text here (decoding it is the caller's job, bounded by the input size).
@@ -14,6 +15,8 @@ use core::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::flat_object::FlatObject;
+use crate::json_reader::{once, JsonError, JsonReader};
+use crate::Timestamp;
 
 /// A LoRaWAN device EUI (64 bits), written as 16 lowercase hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,13 +27,30 @@ pub struct DevEui(pub u64);
 #[error("devEui must be 16 hex digits")]
 pub struct BadDevEui;
 
+impl DevEui {
+    /// Parses 16 hex digits (either case).
+    pub fn from_hex(digits: &[u8]) -> Result<Self, BadDevEui> {
+        if digits.len() != 16 {
+            return Err(BadDevEui);
+        }
+        digits.iter().try_fold(Self(0), |eui, &d| {
+            let nibble = char::from(d).to_digit(16).ok_or(BadDevEui)?;
+            Ok(Self(eui.0 << 4 | u64::from(nibble)))
+        })
+    }
+
+    /// The devEui of an uplink topic
+    /// (`application/{app}/device/{devEui}/event/up`).
+    pub fn of_uplink_topic(topic: &str) -> Option<Self> {
+        let level = topic.as_bytes().split(|&b| b == b'/').nth(3)?;
+        Self::from_hex(level).ok()
+    }
+}
+
 impl FromStr for DevEui {
     type Err = BadDevEui;
     fn from_str(s: &str) -> Result<Self, BadDevEui> {
-        if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(BadDevEui);
-        }
-        u64::from_str_radix(s, 16).map(Self).map_err(|_| BadDevEui)
+        Self::from_hex(s.as_bytes())
     }
 }
 
@@ -59,78 +79,135 @@ impl crate::metric::Validated for DevEui {
     }
 }
 
-/// The device block of an uplink (other keys are skipped unread).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The device block of an uplink (other keys are skipped).
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeviceInfo<'a> {
-    #[serde(borrow, default)]
     pub device_name: Cow<'a, str>,
     pub dev_eui: DevEui,
 }
 
 /// The reception metrics of the strongest receiving gateway.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Reception {
-    #[serde(default)]
     pub rssi: i32,
-    #[serde(default)]
     pub snr: f64,
 }
 
-/// Keeps only the strongest entry of `rxInfo`, without collecting it.
-fn strongest<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Reception>, D::Error> {
-    struct Strongest;
-    impl<'de> serde::de::Visitor<'de> for Strongest {
-        type Value = Option<Reception>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an array of receptions")
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(
-            self,
-            mut seq: A,
-        ) -> Result<Self::Value, A::Error> {
-            let mut best: Option<Reception> = None;
-            while let Some(r) = seq.next_element::<Reception>()? {
-                if best.is_none_or(|b| r.rssi > b.rssi) {
-                    best = Some(r);
-                }
-            }
-            Ok(best)
-        }
-    }
-    d.deserialize_seq(Strongest)
-}
-
 /// An uplink event: the fields the gateway uses, borrowing from the
-/// payload; every other key is skipped unread.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// payload; every other key is checked, then skipped.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Uplink<'a> {
     /// RFC 3339 time the network server received the uplink.
-    #[serde(default)]
-    pub time: Option<crate::Timestamp>,
-    #[serde(borrow)]
+    pub time: Option<Timestamp>,
     pub device_info: DeviceInfo<'a>,
-    #[serde(default)]
     pub f_cnt: u32,
-    #[serde(default)]
     pub f_port: u32,
     /// Base64 of the application payload.
-    #[serde(borrow, default)]
     pub data: Cow<'a, str>,
     /// Codec output, when the device profile has a codec.
-    #[serde(borrow, default)]
     pub object: Option<FlatObject<'a>>,
     /// The strongest entry of `rxInfo`.
-    #[serde(default, rename = "rxInfo", deserialize_with = "strongest")]
     pub best_rx: Option<Reception>,
 }
 
-impl Uplink<'_> {
+impl<'a> Uplink<'a> {
+    /// Decodes an uplink event (the whole text must be one JSON object).
+    /// A key given twice is refused; `null` stands for the default value,
+    /// as in proto3 JSON.
+    pub fn parse(text: &'a str) -> Result<Self, JsonError> {
+        let mut r = JsonReader::new(text);
+        let (mut time, mut device_info, mut f_cnt, mut f_port) = (None, None, None, None);
+        let (mut data, mut object, mut best_rx) = (None, None, None);
+        r.object(|r, key| {
+            if r.skip_null()? {
+                return Ok(());
+            }
+            match key.as_ref() {
+                "time" => once(&mut time, "time", r.timestamp()),
+                "deviceInfo" => once(&mut device_info, "deviceInfo", DeviceInfo::read(r)),
+                "fCnt" => once(&mut f_cnt, "fCnt", r.integer()),
+                "fPort" => once(&mut f_port, "fPort", r.integer()),
+                "data" => once(&mut data, "data", r.str()),
+                "object" => once(&mut object, "object", FlatObject::read(r)),
+                "rxInfo" => once(&mut best_rx, "rxInfo", strongest(r)),
+                _ => r.skip(),
+            }
+        })?;
+        r.finish()?;
+        Ok(Self {
+            time,
+            device_info: device_info.ok_or(JsonError::field("deviceInfo", "missing"))?,
+            f_cnt: f_cnt.unwrap_or_default(),
+            f_port: f_port.unwrap_or_default(),
+            data: data.unwrap_or_default(),
+            object,
+            best_rx: best_rx.flatten(),
+        })
+    }
+
     /// The strongest reception (by RSSI), if any gateway reported one.
     pub fn best_rx(&self) -> Option<&Reception> {
         self.best_rx.as_ref()
     }
+}
+
+impl<'a> DeviceInfo<'a> {
+    fn read(r: &mut JsonReader<'a>) -> Result<Self, JsonError> {
+        let (mut device_name, mut dev_eui) = (None, None);
+        r.object(|r, key| {
+            if r.skip_null()? {
+                return Ok(());
+            }
+            match key.as_ref() {
+                "deviceName" => once(&mut device_name, "deviceInfo.deviceName", r.str()),
+                "devEui" => once(&mut dev_eui, "deviceInfo.devEui", read_dev_eui(r)),
+                _ => r.skip(),
+            }
+        })?;
+        Ok(Self {
+            device_name: device_name.unwrap_or_default(),
+            dev_eui: dev_eui.ok_or(JsonError::field("deviceInfo.devEui", "missing"))?,
+        })
+    }
+}
+
+impl Reception {
+    fn read(r: &mut JsonReader<'_>) -> Result<Self, JsonError> {
+        let (mut rssi, mut snr) = (None, None);
+        r.object(|r, key| {
+            if r.skip_null()? {
+                return Ok(());
+            }
+            match key.as_ref() {
+                "rssi" => once(&mut rssi, "rxInfo.rssi", r.integer()),
+                "snr" => once(&mut snr, "rxInfo.snr", r.f64()),
+                _ => r.skip(),
+            }
+        })?;
+        Ok(Self {
+            rssi: rssi.unwrap_or_default(),
+            snr: snr.unwrap_or_default(),
+        })
+    }
+}
+
+/// Keeps only the strongest entry of `rxInfo`, without collecting it.
+fn strongest(r: &mut JsonReader<'_>) -> Result<Option<Reception>, JsonError> {
+    let mut best: Option<Reception> = None;
+    r.array(|r| {
+        let rx = Reception::read(r)?;
+        if best.is_none_or(|b| rx.rssi > b.rssi) {
+            best = Some(rx);
+        }
+        Ok(())
+    })?;
+    Ok(best)
+}
+
+fn read_dev_eui(r: &mut JsonReader<'_>) -> Result<DevEui, JsonError> {
+    r.str()?
+        .parse()
+        .map_err(|_| JsonError::field("", "must be 16 hex digits"))
 }
 
 /// The uplink topic filter of an application (`+` for all applications).
@@ -147,7 +224,7 @@ mod tests {
 
     #[test]
     fn decodes_the_reference_uplink() {
-        let up: Uplink = serde_json::from_str(REFERENCE).unwrap();
+        let up = Uplink::parse(REFERENCE).unwrap();
         assert_eq!(up.device_info.dev_eui, "a84041000181c617".parse().unwrap());
         assert_eq!(up.f_cnt, 1234);
         assert_eq!(up.data, "BNIBXw==");
@@ -158,9 +235,30 @@ mod tests {
     }
 
     #[test]
+    fn dev_eui_text_and_topic() {
+        let eui = DevEui(0xa840_4100_0181_c617);
+        assert_eq!("A84041000181c617".parse(), Ok(eui));
+        assert_eq!(eui.to_string(), "a84041000181c617");
+        for bad in [
+            "",
+            "a84041000181c61",
+            "a84041000181c617a",
+            "g84041000181c617",
+            "+8404100018 c617",
+        ] {
+            assert_eq!(bad.parse::<DevEui>(), Err(BadDevEui), "{bad}");
+        }
+        assert_eq!(
+            DevEui::of_uplink_topic("application/x/device/a84041000181c617/event/up"),
+            Some(eui)
+        );
+        assert_eq!(DevEui::of_uplink_topic("application/x/device"), None);
+    }
+
+    #[test]
     fn missing_zero_fields_default() {
-        let up: Uplink =
-            serde_json::from_str(r#"{"deviceInfo":{"devEui":"0000000000000001"}}"#).unwrap();
+        let up =
+            Uplink::parse(r#"{"deviceInfo":{"devEui":"0000000000000001"},"fCnt":null}"#).unwrap();
         assert_eq!(
             (up.f_cnt, up.object.is_none(), up.best_rx()),
             (0, true, None)
@@ -169,7 +267,7 @@ mod tests {
 
     #[test]
     fn keeps_the_strongest_reception() {
-        let up: Uplink = serde_json::from_str(
+        let up = Uplink::parse(
             r#"{"deviceInfo":{"devEui":"0000000000000001"},"rxInfo":[{"rssi":-110,"snr":1},{"rssi":-90,"snr":3.5,"x":{}},{"rssi":-120,"snr":9}]}"#,
         )
         .unwrap();
@@ -192,8 +290,22 @@ mod tests {
             r#"{"deviceInfo":{"devEui":"a84041000181c617"},"fCnt":"7"}"#,
             r#"{"deviceInfo":{"devEui":"a84041000181c617"},"object":[1]}"#,
             r#"[]"#,
+            r#"{"deviceInfo":{"devEui":"a84041000181c617"},"fCnt":1,"fCnt":2}"#,
+            r#"{"deviceInfo":{"devEui":"a84041000181c617"},"time":"noon"}"#,
+            r#"{"deviceInfo":{"devEui":"a84041000181c617"},"rxInfo":[{"rssi":-1.5}]}"#,
         ] {
-            assert!(serde_json::from_str::<Uplink>(bad).is_err(), "{bad}");
+            assert!(Uplink::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn malformed_json_in_skipped_keys_is_refused_as_syntax() {
+        for bad in [
+            r#"{"deviceInfo":{"devEui":"a84041000181c617"},"txInfo":{"a":tru}}"#,
+            r#"{"deviceInfo":{"devEui":"a84041000181c617","tags":{"b":"x}}"#,
+            r#"{"deviceInfo":{"devEui":"a84041000181c617"}} x"#,
+        ] {
+            assert!(Uplink::parse(bad).unwrap_err().is_syntax(), "{bad}");
         }
     }
 }

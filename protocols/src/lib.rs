@@ -32,6 +32,8 @@ pub mod deadletter;
 #[cfg(feature = "alloc")]
 pub mod flat_object;
 #[cfg(feature = "alloc")]
+pub mod json_reader;
+#[cfg(feature = "alloc")]
 mod json_writer;
 #[cfg(feature = "alloc")]
 pub mod line_protocol;

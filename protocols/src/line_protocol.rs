@@ -30,32 +30,69 @@ pub enum LineError {
     Unrepresentable,
 }
 
-fn check_key(s: &str) -> Result<(), LineError> {
-    if s.is_empty() {
-        return Err(LineError::Empty);
+/// How each byte is written in one position of a line: as is, after a
+/// backslash, or not at all (tab, CR, LF and NUL end or corrupt a line).
+struct Escapes([u8; 256]);
+
+const AS_IS: u8 = 0;
+const ESCAPED: u8 = 1;
+const REFUSED: u8 = 2;
+
+impl Escapes {
+    const fn new(special: &[u8], refuse_controls: bool) -> Self {
+        let mut table = [AS_IS; 256];
+        table[b'\\' as usize] = ESCAPED;
+        let mut i = 0;
+        while i < special.len() {
+            table[special[i] as usize] = ESCAPED;
+            i += 1;
+        }
+        if refuse_controls {
+            table[b'\t' as usize] = REFUSED;
+            table[b'\r' as usize] = REFUSED;
+            table[b'\n' as usize] = REFUSED;
+            table[0] = REFUSED;
+        }
+        Self(table)
     }
-    // A trailing backslash cannot be escaped: parsers read `\\` at the end
-    // of a key as an escape of the following separator.
-    if s.bytes().any(|b| matches!(b, b'\t' | b'\r' | b'\n' | 0)) || s.ends_with('\\') {
-        return Err(LineError::Unrepresentable);
+}
+
+/// Measurement names.
+const MEASUREMENT: Escapes = Escapes::new(b", ", true);
+/// Tag keys, tag values and field keys.
+const KEY: Escapes = Escapes::new(b",= ", true);
+/// String field values (any text).
+const STRING: Escapes = Escapes::new(b"\"", false);
+
+/// Appends `s` escaped for its position in one pass; refuses what the
+/// position cannot carry. Special bytes are ASCII, so UTF-8 stays intact.
+fn push_escaped(out: &mut String, s: &str, escapes: &Escapes) -> Result<(), LineError> {
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        match escapes.0[usize::from(b)] {
+            AS_IS => {}
+            ESCAPED => {
+                out.push_str(s.get(start..i).unwrap_or_default());
+                out.push('\\');
+                start = i;
+            }
+            _ => return Err(LineError::Unrepresentable),
+        }
     }
+    out.push_str(s.get(start..).unwrap_or_default());
     Ok(())
 }
 
-/// Appends `s`, putting a backslash before `\\` and every byte of
-/// `special` (all ASCII, so scanning bytes keeps UTF-8 intact).
-fn push_escaped(out: &mut String, s: &str, special: &[u8]) {
-    let needs = |b: &u8| *b == b'\\' || special.contains(b);
-    if !s.as_bytes().iter().any(needs) {
-        out.push_str(s);
-        return;
+/// Appends a name or tag value: not empty, and not ending in a backslash,
+/// which parsers read as an escape of the following separator.
+fn push_key(out: &mut String, s: &str, escapes: &Escapes) -> Result<(), LineError> {
+    if s.is_empty() {
+        return Err(LineError::Empty);
     }
-    for c in s.chars() {
-        if c.is_ascii() && needs(&(c as u8)) {
-            out.push('\\');
-        }
-        out.push(c);
+    if s.ends_with('\\') {
+        return Err(LineError::Unrepresentable);
     }
+    push_escaped(out, s, escapes)
 }
 
 /// Appends an integer without the formatting machinery.
@@ -65,24 +102,35 @@ fn push_int(out: &mut String, v: impl itoa::Integer) {
 
 /// Writes an escaped measurement name.
 pub fn write_measurement(out: &mut String, name: &str) -> Result<(), LineError> {
-    check_key(name)?;
     // A line starting with `#` is a comment; it cannot be escaped.
     if name.starts_with('#') {
         return Err(LineError::Unrepresentable);
     }
-    push_escaped(out, name, b", ");
-    Ok(())
+    push_key(out, name, &MEASUREMENT)
 }
 
 /// Writes `,key=value` for a tag.
+/// On error `out` is left as it was.
 pub fn write_tag(out: &mut String, key: &str, value: &str) -> Result<(), LineError> {
-    check_key(key)?;
-    check_key(value)?;
-    out.push(',');
-    push_escaped(out, key, b",= ");
-    out.push('=');
-    push_escaped(out, value, b",= ");
-    Ok(())
+    all_or_nothing(out, |out| {
+        out.push(',');
+        push_key(out, key, &KEY)?;
+        out.push('=');
+        push_key(out, value, &KEY)
+    })
+}
+
+/// Runs `write`, undoing what it appended if it fails.
+fn all_or_nothing(
+    out: &mut String,
+    write: impl FnOnce(&mut String) -> Result<(), LineError>,
+) -> Result<(), LineError> {
+    let mark = out.len();
+    let res = write(out);
+    if res.is_err() {
+        out.truncate(mark);
+    }
+    res
 }
 
 /// Builds the field set of one point, separating fields with commas.
@@ -99,22 +147,22 @@ impl<'a> Fields<'a> {
     }
 
     fn key(&mut self, key: &str) -> Result<(), LineError> {
-        check_key(key)?;
         if !self.first {
             self.out.push(',');
         }
         self.first = false;
-        push_escaped(self.out, key, b",= ");
+        push_key(self.out, key, &KEY)?;
         self.out.push('=');
         Ok(())
     }
 
     pub fn float(&mut self, key: &str, v: f64) -> Result<(), LineError> {
         self.key(key)?;
-        // Shortest round-trip form (exponents allowed by line protocol);
-        // non-finite values are excluded by `Value` and written as 0.
+        // Shortest round-trip form (exponents allowed by line protocol),
+        // as in the JSON payload; non-finite values are excluded by `Value`
+        // and written as 0.
         let v = if v.is_finite() { v } else { 0.0 };
-        self.out.push_str(ryu::Buffer::new().format_finite(v));
+        self.out.push_str(zmij::Buffer::new().format_finite(v));
         Ok(())
     }
 
@@ -135,7 +183,7 @@ impl<'a> Fields<'a> {
     pub fn string(&mut self, key: &str, v: &str) -> Result<(), LineError> {
         self.key(key)?;
         self.out.push('"');
-        push_escaped(self.out, v, b"\"");
+        push_escaped(self.out, v, &STRING)?;
         self.out.push('"');
         Ok(())
     }
@@ -179,12 +227,7 @@ fn presence_code(p: Presence) -> i64 {
 
 /// Appends the point of `r` to `out`. On error `out` is left as it was.
 pub fn write_reading(out: &mut String, r: &Reading) -> Result<(), LineError> {
-    let mark = out.len();
-    let res = write_reading_inner(out, r);
-    if res.is_err() {
-        out.truncate(mark);
-    }
-    res
+    all_or_nothing(out, |out| write_reading_inner(out, r))
 }
 
 fn write_reading_inner(out: &mut String, r: &Reading) -> Result<(), LineError> {
@@ -276,7 +319,7 @@ mod tests {
     }
 
     fn representable(s: &str) -> bool {
-        check_key(s).is_ok()
+        !s.is_empty() && !s.ends_with('\\') && !s.contains(['\t', '\r', '\n', '\0'])
     }
 
     fn representable_measurement(s: &str) -> bool {

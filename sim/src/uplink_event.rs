@@ -191,7 +191,7 @@ mod tests {
             event.topic,
             "application/7d3c1f2a-0000-4000-8000-000000000001/device/a84041000181c617/event/up"
         );
-        let up: Uplink = serde_json::from_slice(&event.payload).unwrap();
+        let up = Uplink::parse(std::str::from_utf8(&event.payload).unwrap()).unwrap();
         assert_eq!(up.device_info.dev_eui, well().dev_eui);
         assert_eq!(up.device_info.device_name, "drain-w17");
         assert_eq!((up.f_cnt, up.f_port), (1234, 2));

@@ -66,7 +66,8 @@ async fn publishes_decodable_uplinks_and_counts_every_puback() {
     let mut f_cnts: HashMap<_, Vec<u32>> = HashMap::new();
     let mut with_object = 0;
     for (topic, payload) in &uplinks {
-        let up: Uplink = serde_json::from_slice(payload).expect("ChirpStack uplink JSON");
+        let text = std::str::from_utf8(payload).expect("UTF-8 uplink");
+        let up = Uplink::parse(text).expect("ChirpStack uplink JSON");
         let eui = up.device_info.dev_eui;
         assert!(
             topic.ends_with(&format!("/device/{eui}/event/up")),

@@ -23,7 +23,7 @@ use crate::broker::BrokerConfig;
 use crate::clock::now;
 use crate::config::error::Problems;
 use crate::devices::{Device, DeviceEntry};
-use crate::normalize::{add_if_absent, check_size, metrics_from_json, Rejection};
+use crate::normalize::{add_if_absent, json_text, metrics_from_json, Rejection};
 
 /// A LoRaWAN device and how to decode its payload.
 #[derive(Debug, Clone)]
@@ -146,19 +146,9 @@ impl MessageHandler for Arc<LorawanConfig> {
 impl LorawanConfig {
     /// Normalizes one uplink event.
     pub fn reading_from_uplink(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
-        check_size(payload)?;
-        // One UTF-8 check of the whole payload is cheaper than serde_json's
-        // check of every string it borrows.
-        let text = std::str::from_utf8(payload)
-            .map_err(|e| Rejection::new("malformed_json", format!("not UTF-8: {e}")))?;
-        let up: Uplink = serde_json::from_str(text).map_err(|e| Rejection::json(&e))?;
+        let up = Uplink::parse(json_text(payload)?)?;
         let eui = up.device_info.dev_eui;
-        if topic
-            .split('/')
-            .nth(3)
-            .and_then(|s| s.parse::<DevEui>().ok())
-            != Some(eui)
-        {
+        if DevEui::of_uplink_topic(topic) != Some(eui) {
             return Err(Rejection::new(
                 "topic_mismatch",
                 format!("devEui {eui} is not the one in topic {topic}"),

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use retrofit_protocols::flat_object::FlatObject;
+use retrofit_protocols::json_reader::{once, JsonError, JsonReader};
 use retrofit_protocols::reading::{Body, Reading};
 use retrofit_protocols::{Id, Source, Timestamp};
-use serde::Deserialize;
 
 use super::subscriber::MessageHandler;
 use super::{check_device_keys, LinkEntry};
@@ -19,7 +19,7 @@ use crate::broker::BrokerConfig;
 use crate::clock::now;
 use crate::config::error::Problems;
 use crate::devices::{Device, DeviceEntry};
-use crate::normalize::{check_size, metrics_from_json, Rejection};
+use crate::normalize::{json_text, metrics_from_json, Rejection};
 
 /// Longest device topic.
 const TOPIC_MAX_LEN: usize = 256;
@@ -35,13 +35,38 @@ pub struct MqttLinkConfig {
 }
 
 /// A direct device's payload.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DevicePayload<'a> {
-    #[serde(borrow)]
     metrics: FlatObject<'a>,
     ts: Option<Timestamp>,
     seq: Option<u64>,
+}
+
+impl<'a> DevicePayload<'a> {
+    /// Decodes the payload; unknown keys are refused, `null` is absent.
+    fn parse(text: &'a str) -> Result<Self, JsonError> {
+        let mut r = JsonReader::new(text);
+        let (mut metrics, mut ts, mut seq) = (None, None, None);
+        r.object(|r, key| {
+            if r.skip_null()? {
+                return Ok(());
+            }
+            match key.as_ref() {
+                "metrics" => once(&mut metrics, "metrics", FlatObject::read(r)),
+                "ts" => once(&mut ts, "ts", r.timestamp()),
+                "seq" => once(&mut seq, "seq", r.integer()),
+                _ => Err(JsonError::field(
+                    "",
+                    "unknown key (expected metrics, ts, seq)",
+                )),
+            }
+        })?;
+        r.finish()?;
+        Ok(Self {
+            metrics: metrics.ok_or(JsonError::field("metrics", "missing"))?,
+            ts,
+            seq,
+        })
+    }
 }
 
 fn is_plain_topic(t: &str) -> bool {
@@ -100,15 +125,14 @@ impl MqttLinkConfig {
 
     /// Normalizes one device message.
     pub fn reading_from_message(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
-        check_size(payload)?;
+        let text = json_text(payload)?;
         let device = self.devices.get(topic).ok_or_else(|| {
             Rejection::new(
                 "unknown_device",
                 format!("no device configured for topic {topic}"),
             )
         })?;
-        let msg: DevicePayload =
-            serde_json::from_slice(payload).map_err(|e| Rejection::json(&e))?;
+        let msg = DevicePayload::parse(text)?;
         let ts = msg.ts.unwrap_or_else(now);
         Ok(Reading {
             site: self.site.clone(),
