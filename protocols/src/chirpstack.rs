@@ -22,6 +22,44 @@ use crate::Timestamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DevEui(pub u64);
 
+/// The value of each byte as a hex digit, 0xFF where it is none.
+const HEX_DIGITS: [u8; 256] = {
+    let mut table = [0xFF; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            d @ b'0'..=b'9' => d - b'0',
+            d @ b'a'..=b'f' => d - b'a' + 10,
+            d @ b'A'..=b'F' => d - b'A' + 10,
+            _ => 0xFF,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Hashes devEuis for lookup tables: they are already uniform 64-bit
+/// numbers, so one multiplication spreads them (the tables are built from
+/// configuration, so crafted lookups cannot lengthen their chains).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DevEuiHasher(u64);
+
+impl core::hash::Hasher for DevEuiHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
 /// The text is not 16 hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("devEui must be 16 hex digits")]
@@ -33,10 +71,15 @@ impl DevEui {
         if digits.len() != 16 {
             return Err(BadDevEui);
         }
-        digits.iter().try_fold(Self(0), |eui, &d| {
-            let nibble = char::from(d).to_digit(16).ok_or(BadDevEui)?;
-            Ok(Self(eui.0 << 4 | u64::from(nibble)))
-        })
+        // Without a branch per digit: any bad digit sets a high nibble.
+        let (value, bad) = digits.iter().fold((0u64, 0u8), |(value, bad), &d| {
+            let nibble = HEX_DIGITS[usize::from(d)];
+            (value << 4 | u64::from(nibble & 0x0F), bad | nibble)
+        });
+        if bad & 0xF0 != 0 {
+            return Err(BadDevEui);
+        }
+        Ok(Self(value))
     }
 
     /// The devEui of an uplink topic

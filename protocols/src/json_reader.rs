@@ -265,6 +265,7 @@ impl<'a> JsonReader<'a> {
     }
 
     /// A member's key and its colon.
+    #[inline(always)]
     fn key(&mut self) -> Result<Cow<'a, str>> {
         if self.peek() != Some(b'"') {
             return Err(self.syntax("expected a string key"));

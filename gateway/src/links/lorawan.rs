@@ -9,10 +9,11 @@
 //! dead-lettered; a probe fault becomes a `sensor_fault` event.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use retrofit_protocols::chirpstack::{uplink_topic_filter, DevEui, Uplink};
+use retrofit_protocols::chirpstack::{uplink_topic_filter, DevEui, DevEuiHasher, Uplink};
 use retrofit_protocols::reading::{AlarmId, Body, BoundedText, EventBody, Metrics, Reading};
 use retrofit_protocols::sensor::{self, DecodeParams, SensorError, SensorFormat};
 use retrofit_protocols::{EventName, EventState, Id, KnownEvent, Severity, Source};
@@ -33,6 +34,9 @@ pub struct LorawanDevice {
     pub params: DecodeParams,
 }
 
+/// The link's devices by devEui.
+pub type DevicesByEui = HashMap<DevEui, LorawanDevice, BuildHasherDefault<DevEuiHasher>>;
+
 /// A validated `lorawan` link.
 #[derive(Debug, Clone)]
 pub struct LorawanConfig {
@@ -42,7 +46,7 @@ pub struct LorawanConfig {
     pub application: String,
     /// Shared-subscription group, if the load is split between gateways.
     pub shared_group: Option<Id>,
-    pub devices: HashMap<DevEui, LorawanDevice>,
+    pub devices: DevicesByEui,
     pub site: Id,
 }
 
@@ -67,7 +71,7 @@ impl LorawanConfig {
                 return None;
             }
         };
-        let mut by_eui = HashMap::new();
+        let mut by_eui = DevicesByEui::default();
         for (entry_d, device) in devices {
             let allowed = ["dev_eui", "decoder", "mount_height_m"];
             if !check_device_keys(entry_d, &allowed, "dev_eui", problems) {

@@ -99,7 +99,6 @@ pub(super) fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-
 /// The string whose content starts at `from` (after its opening quote):
 /// its text and the position after its closing quote.
 #[inline]
