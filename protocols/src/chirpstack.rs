@@ -161,20 +161,15 @@ impl<'a> Uplink<'a> {
         let mut r = JsonReader::new(text);
         let (mut time, mut device_info, mut f_cnt, mut f_port) = (None, None, None, None);
         let (mut data, mut object, mut best_rx) = (None, None, None);
-        r.object(|r, key| {
-            if r.skip_null()? {
-                return Ok(());
-            }
-            match key.as_ref() {
-                "time" => once(&mut time, "time", r.timestamp()),
-                "deviceInfo" => once(&mut device_info, "deviceInfo", DeviceInfo::read(r)),
-                "fCnt" => once(&mut f_cnt, "fCnt", r.integer()),
-                "fPort" => once(&mut f_port, "fPort", r.integer()),
-                "data" => once(&mut data, "data", r.str()),
-                "object" => once(&mut object, "object", FlatObject::read(r)),
-                "rxInfo" => once(&mut best_rx, "rxInfo", strongest(r)),
-                _ => r.skip(),
-            }
+        r.fields(|r, key| match key {
+            "time" => once(&mut time, "time", r.timestamp()),
+            "deviceInfo" => once(&mut device_info, "deviceInfo", DeviceInfo::read(r)),
+            "fCnt" => once(&mut f_cnt, "fCnt", r.integer()),
+            "fPort" => once(&mut f_port, "fPort", r.integer()),
+            "data" => once(&mut data, "data", r.str()),
+            "object" => once(&mut object, "object", FlatObject::read(r)),
+            "rxInfo" => once(&mut best_rx, "rxInfo", strongest(r)),
+            _ => Ok(false),
         })?;
         r.finish()?;
         Ok(Self {
@@ -197,15 +192,10 @@ impl<'a> Uplink<'a> {
 impl<'a> DeviceInfo<'a> {
     fn read(r: &mut JsonReader<'a>) -> Result<Self, JsonError> {
         let (mut device_name, mut dev_eui) = (None, None);
-        r.object(|r, key| {
-            if r.skip_null()? {
-                return Ok(());
-            }
-            match key.as_ref() {
-                "deviceName" => once(&mut device_name, "deviceInfo.deviceName", r.str()),
-                "devEui" => once(&mut dev_eui, "deviceInfo.devEui", read_dev_eui(r)),
-                _ => r.skip(),
-            }
+        r.fields(|r, key| match key {
+            "deviceName" => once(&mut device_name, "deviceInfo.deviceName", r.str()),
+            "devEui" => once(&mut dev_eui, "deviceInfo.devEui", read_dev_eui(r)),
+            _ => Ok(false),
         })?;
         Ok(Self {
             device_name: device_name.unwrap_or_default(),
@@ -217,15 +207,10 @@ impl<'a> DeviceInfo<'a> {
 impl Reception {
     fn read(r: &mut JsonReader<'_>) -> Result<Self, JsonError> {
         let (mut rssi, mut snr) = (None, None);
-        r.object(|r, key| {
-            if r.skip_null()? {
-                return Ok(());
-            }
-            match key.as_ref() {
-                "rssi" => once(&mut rssi, "rxInfo.rssi", r.integer()),
-                "snr" => once(&mut snr, "rxInfo.snr", r.f64()),
-                _ => r.skip(),
-            }
+        r.fields(|r, key| match key {
+            "rssi" => once(&mut rssi, "rxInfo.rssi", r.integer()),
+            "snr" => once(&mut snr, "rxInfo.snr", r.f64()),
+            _ => Ok(false),
         })?;
         Ok(Self {
             rssi: rssi.unwrap_or_default(),

@@ -133,6 +133,18 @@ impl<'a> JsonReader<'a> {
         }
     }
 
+    /// Reads an object as a record: `null` members count as absent (proto3
+    /// JSON); `field` is called for the others and says whether it read
+    /// the value; the values it leaves are skipped.
+    pub fn fields(&mut self, mut field: impl FnMut(&mut Self, &str) -> Result<bool>) -> Result<()> {
+        self.object(|r, key| {
+            if !r.skip_null()? && !field(r, &key)? {
+                r.skip()?;
+            }
+            Ok(())
+        })
+    }
+
     /// Reads an array, calling `element` for each element; `element` must
     /// read or skip exactly one value.
     pub fn array(&mut self, mut element: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
@@ -298,13 +310,14 @@ impl<'a> JsonReader<'a> {
 }
 
 /// Fills `slot` from `value` (naming `field` in its error), refusing a
-/// second occurrence of the field.
-pub fn once<T>(slot: &mut Option<T>, field: &'static str, value: Result<T>) -> Result<()> {
+/// second occurrence of the field; `true`: the value was read (for
+/// [`JsonReader::fields`]).
+pub fn once<T>(slot: &mut Option<T>, field: &'static str, value: Result<T>) -> Result<bool> {
     if slot.is_some() {
         return Err(JsonError::field(field, "appears twice"));
     }
     *slot = Some(value.map_err(|e| e.in_field(field))?);
-    Ok(())
+    Ok(true)
 }
 
 fn value_error(at: usize, problem: &'static str) -> JsonError {

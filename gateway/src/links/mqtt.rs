@@ -46,19 +46,14 @@ impl<'a> DevicePayload<'a> {
     fn parse(text: &'a str) -> Result<Self, JsonError> {
         let mut r = JsonReader::new(text);
         let (mut metrics, mut ts, mut seq) = (None, None, None);
-        r.object(|r, key| {
-            if r.skip_null()? {
-                return Ok(());
-            }
-            match key.as_ref() {
-                "metrics" => once(&mut metrics, "metrics", FlatObject::read(r)),
-                "ts" => once(&mut ts, "ts", r.timestamp()),
-                "seq" => once(&mut seq, "seq", r.integer()),
-                _ => Err(JsonError::field(
-                    "",
-                    "unknown key (expected metrics, ts, seq)",
-                )),
-            }
+        r.fields(|r, key| match key {
+            "metrics" => once(&mut metrics, "metrics", FlatObject::read(r)),
+            "ts" => once(&mut ts, "ts", r.timestamp()),
+            "seq" => once(&mut seq, "seq", r.integer()),
+            _ => Err(JsonError::field(
+                "",
+                "unknown key (expected metrics, ts, seq)",
+            )),
         })?;
         r.finish()?;
         Ok(Self {
