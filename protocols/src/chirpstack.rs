@@ -327,6 +327,32 @@ mod tests {
     }
 
     #[test]
+    fn value_errors_name_the_innermost_field() {
+        for (bad, message) in [
+            (
+                r#"{"deviceInfo":{"devEui":"xyz"}}"#,
+                "deviceInfo.devEui: must be 16 hex digits",
+            ),
+            (
+                r#"{"deviceInfo":{"devEui":"a84041000181c617"},"rxInfo":[{"rssi":"-9"}]}"#,
+                "rxInfo.rssi: expected a number",
+            ),
+            (r#"{"fCnt":7}"#, "deviceInfo: missing"),
+            (
+                r#"{"deviceInfo":{"devEui":"a84041000181c617"},"fCnt":2,"fCnt":2}"#,
+                "fCnt: appears twice",
+            ),
+        ] {
+            let e = Uplink::parse(bad).unwrap_err();
+            assert_eq!(
+                (e.is_syntax(), e.to_string()),
+                (false, message.into()),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn malformed_json_in_skipped_keys_is_refused_as_syntax() {
         for bad in [
             r#"{"deviceInfo":{"devEui":"a84041000181c617"},"txInfo":{"a":tru}}"#,

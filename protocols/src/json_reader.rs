@@ -33,15 +33,20 @@ impl JsonError {
         matches!(self, Self::Syntax { .. })
     }
 
-    /// Names the field a value error is about (syntax errors are kept).
+    /// Names the field a value error is about, unless an inner reader
+    /// named it already (syntax errors are kept as they are).
     pub fn in_field(self, name: &'static str) -> Self {
         match self {
-            Self::Value { at, problem, .. } => Self::Value {
+            Self::Value {
+                at,
+                field: "",
+                problem,
+            } => Self::Value {
                 at,
                 field: name,
                 problem,
             },
-            syntax => syntax,
+            named => named,
         }
     }
 
