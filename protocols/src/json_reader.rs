@@ -217,6 +217,9 @@ impl<'a> JsonReader<'a> {
     /// refused.
     pub fn f64(&mut self) -> Result<f64> {
         let (at, text, _) = self.number()?;
+        if let Some(x) = lexer::exact_f64(text.as_bytes()) {
+            return Ok(x);
+        }
         match text.parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(x),
             _ => Err(value_error(at, "number out of range")),

@@ -14,8 +14,10 @@
 use alloc::string::String;
 use core::fmt::Write as _;
 
-use crate::event::{EventState, Presence, Severity};
-use crate::metric::{enum_code, Value};
+use crate::event::{EventName, EventState, Presence, Severity};
+use crate::id::Id;
+use crate::kind::DeviceKind;
+use crate::metric::{enum_code, MetricName, Value};
 use crate::reading::{Body, Reading};
 
 /// Timestamp precision of every line this module writes.
@@ -95,6 +97,51 @@ fn push_key(out: &mut String, s: &str, escapes: &Escapes) -> Result<(), LineErro
     push_escaped(out, s, escapes)
 }
 
+/// Names validated where they enter the model (IDs, metric and event
+/// names: `[a-z0-9_-]` only) and the model's fixed words: no byte of
+/// theirs is special anywhere in a line, so they are written as they are.
+trait PlainName {
+    fn text(&self) -> &str;
+}
+
+impl PlainName for Id {
+    fn text(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PlainName for MetricName {
+    fn text(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PlainName for EventName {
+    fn text(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PlainName for DeviceKind {
+    fn text(&self) -> &str {
+        self.as_str()
+    }
+}
+
+fn push_plain(out: &mut String, name: &impl PlainName) {
+    let text = name.text();
+    debug_assert!(!text.is_empty() && text.bytes().all(|b| KEY.0[usize::from(b)] == AS_IS));
+    out.push_str(text);
+}
+
+/// Writes `,key=value` for a tag whose value is a validated name.
+fn write_plain_tag(out: &mut String, key: &str, value: &impl PlainName) {
+    out.push(',');
+    out.push_str(key);
+    out.push('=');
+    push_plain(out, value);
+}
+
 /// Appends an integer without the formatting machinery.
 fn push_int(out: &mut String, v: impl itoa::Integer) {
     out.push_str(itoa::Buffer::new().format(v));
@@ -147,23 +194,31 @@ impl<'a> Fields<'a> {
     }
 
     fn key(&mut self, key: &str) -> Result<(), LineError> {
-        if !self.first {
-            self.out.push(',');
-        }
-        self.first = false;
+        self.separate();
         push_key(self.out, key, &KEY)?;
         self.out.push('=');
         Ok(())
     }
 
+    fn separate(&mut self) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+    }
+
     pub fn float(&mut self, key: &str, v: f64) -> Result<(), LineError> {
         self.key(key)?;
-        // Shortest round-trip form (exponents allowed by line protocol),
-        // as in the JSON payload; non-finite values are excluded by `Value`
-        // and written as 0.
+        self.push_float(v);
+        Ok(())
+    }
+
+    /// Shortest round-trip form (exponents allowed by line protocol), as
+    /// in the JSON payload; non-finite values are excluded by `Value` and
+    /// written as 0.
+    fn push_float(&mut self, v: f64) {
         let v = if v.is_finite() { v } else { 0.0 };
         self.out.push_str(zmij::Buffer::new().format_finite(v));
-        Ok(())
     }
 
     pub fn int(&mut self, key: &str, v: i64) -> Result<(), LineError> {
@@ -175,34 +230,46 @@ impl<'a> Fields<'a> {
 
     pub fn bool(&mut self, key: &str, v: bool) -> Result<(), LineError> {
         self.key(key)?;
-        self.out.push_str(if v { "true" } else { "false" });
+        self.push_bool(v);
         Ok(())
+    }
+
+    fn push_bool(&mut self, v: bool) {
+        self.out.push_str(if v { "true" } else { "false" });
     }
 
     /// A string field: any text, with `"` and `\` escaped.
     pub fn string(&mut self, key: &str, v: &str) -> Result<(), LineError> {
         self.key(key)?;
+        self.push_string(v)
+    }
+
+    fn push_string(&mut self, v: &str) -> Result<(), LineError> {
         self.out.push('"');
         push_escaped(self.out, v, &STRING)?;
         self.out.push('"');
         Ok(())
     }
 
-    /// Writes a metric value, with its `_code` companion for enum metrics.
-    pub fn value(&mut self, key: &str, v: &Value) -> Result<(), LineError> {
+    /// Writes a metric, with its `_code` companion for enum metrics.
+    pub fn metric(&mut self, name: &MetricName, v: &Value) -> Result<(), LineError> {
+        self.separate();
+        push_plain(self.out, name);
+        self.out.push('=');
         match v {
-            Value::Number(x) => self.float(key, *x),
-            Value::Bool(b) => self.bool(key, *b),
+            Value::Number(x) => self.push_float(*x),
+            Value::Bool(b) => self.push_bool(*b),
             Value::Text(t) => {
-                self.string(key, t.as_str())?;
+                self.push_string(t.as_str())?;
+                let key = name.as_str();
                 if let Ok(Some(code)) = enum_code(key, t.as_str()) {
                     let mut code_key: heapless::String<64> = heapless::String::new();
                     let _ = write!(code_key, "{key}_code");
                     self.int(&code_key, code)?;
                 }
-                Ok(())
             }
         }
+        Ok(())
     }
 
     /// Ends the point with its timestamp (milliseconds) and a newline.
@@ -236,19 +303,19 @@ fn write_reading_inner(out: &mut String, r: &Reading) -> Result<(), LineError> {
         Body::Event(_) => "alarm",
         Body::Status(_) => "device_status",
     };
-    write_measurement(out, measurement)?;
-    write_tag(out, "site", r.site.as_str())?;
-    write_tag(out, "device", r.device.as_str())?;
+    // Fixed words of the model, and names validated where they entered.
+    out.push_str(measurement);
+    write_plain_tag(out, "site", &r.site);
+    write_plain_tag(out, "device", &r.device);
     if let Some(c) = r.connector {
-        let mut buf: heapless::String<10> = heapless::String::new();
-        let _ = write!(buf, "{c}");
-        write_tag(out, "connector", &buf)?;
+        out.push_str(",connector=");
+        push_int(out, c);
     }
     if !matches!(r.body, Body::Telemetry(_)) {
-        write_tag(out, "kind", r.kind.as_str())?;
+        write_plain_tag(out, "kind", &r.kind);
     }
     if let Body::Event(e) = &r.body {
-        write_tag(out, "event", e.event.as_str())?;
+        write_plain_tag(out, "event", &e.event);
     }
     let mut f = Fields::start(out);
     match &r.body {
@@ -256,8 +323,8 @@ fn write_reading_inner(out: &mut String, r: &Reading) -> Result<(), LineError> {
             if metrics.is_empty() {
                 return Err(LineError::Empty);
             }
-            for (k, v) in metrics {
-                f.value(k.as_str(), v)?;
+            for (name, v) in metrics {
+                f.metric(name, v)?;
             }
         }
         Body::Event(e) => {
@@ -302,7 +369,8 @@ mod tests {
     fn enum_metrics_get_a_code_field() {
         let mut out = String::new();
         let mut f = Fields::start(&mut out);
-        f.value("direction", &Value::text("down").unwrap()).unwrap();
+        let direction = MetricName::parse("direction").unwrap();
+        f.metric(&direction, &Value::text("down").unwrap()).unwrap();
         f.finish(1);
         assert_eq!(out, " direction=\"down\",direction_code=2i 1\n");
     }

@@ -141,6 +141,42 @@ pub(super) fn number_end(bytes: &[u8], i: usize) -> Lexed<(usize, bool)> {
     Ok((i, integral))
 }
 
+/// Powers of ten that an `f64` holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The value of a number without exponent whose digits make an integer
+/// of at most 2^53 and that has at most 22 decimals: that integer and the
+/// power of ten are exact in an `f64`, so one division rounds correctly
+/// (Clinger's fast path). `None` leaves the number to the full parser.
+pub(super) fn exact_f64(number: &[u8]) -> Option<f64> {
+    let (negative, digits) = match number.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, number),
+    };
+    if digits.len() > 19 {
+        return None;
+    }
+    let (mut mantissa, mut decimals, mut point) = (0u64, 0usize, false);
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                decimals += usize::from(point);
+            }
+            b'.' => point = true,
+            _ => return None,
+        }
+    }
+    if mantissa > 1 << 53 {
+        return None;
+    }
+    let value = mantissa as f64 / *EXACT_POWERS_OF_TEN.get(decimals)?;
+    Some(if negative { -value } else { value })
+}
+
 /// Checks that `word` is at `i`; returns the position after it.
 pub(super) fn literal(bytes: &[u8], i: usize, word: &str) -> Lexed<usize> {
     let end = i + word.len();
@@ -414,6 +450,18 @@ mod tests {
             let count = |keep: fn(u8) -> bool| bytes[from..].iter().take_while(|&&b| keep(b)).count();
             prop_assert_eq!(plain_run(&bytes, from), from + count(|b| !is_stop(b)));
             prop_assert_eq!(skip_ws(&bytes, from), from + count(is_ws));
+        }
+
+        /// The fast path, where it answers, gives the correctly rounded
+        /// value, and it answers for the short decimals devices send.
+        #[test]
+        fn exact_f64_is_correctly_rounded(text in "-?(0|[1-9][0-9]{0,17})(\\.[0-9]{1,22})?") {
+            let parsed: f64 = text.parse().unwrap();
+            if let Some(fast) = exact_f64(text.as_bytes()) {
+                prop_assert_eq!(fast.to_bits(), parsed.to_bits(), "{}", text);
+            } else {
+                prop_assert!(text.len() > 15, "{} not taken", text);
+            }
         }
     }
 }
