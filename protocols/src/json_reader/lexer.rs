@@ -91,8 +91,16 @@ fn is_ws(b: u8) -> bool {
 }
 
 /// The first position from `i` that is not whitespace.
-#[inline]
-pub(super) fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+#[inline(always)]
+pub(super) fn skip_ws(bytes: &[u8], i: usize) -> usize {
+    // Compact JSON has none: one comparison settles it.
+    match bytes.get(i) {
+        Some(&b) if b > b' ' => i,
+        _ => skip_ws_run(bytes, i),
+    }
+}
+
+fn skip_ws_run(bytes: &[u8], mut i: usize) -> usize {
     while bytes.get(i).is_some_and(|&b| is_ws(b)) {
         i += 1;
     }
@@ -335,6 +343,7 @@ fn scan_string(text: &str, from: usize, out: &mut impl Content) -> Lexed<usize> 
 }
 
 /// The end of the run of plain string content starting at `from`.
+#[inline(always)]
 fn plain_run(bytes: &[u8], from: usize) -> usize {
     let rest = bytes.get(from..).unwrap_or_default();
     let mut words = rest.chunks_exact(8);
