@@ -212,6 +212,8 @@ pub(super) fn skip_value(text: &str, from: usize, depth_left: usize) -> Lexed<us
     match bytes.get(i) {
         Some(b'"') => scan_string(text, i + 1, &mut Skipped),
         Some(b'-' | b'0'..=b'9') => Ok(number_end(bytes, i)?.0),
+        Some(b't') => literal(bytes, i, "true"),
+        Some(b'f') => literal(bytes, i, "false"),
         _ => skip_nested(text, i, depth_left),
     }
 }
