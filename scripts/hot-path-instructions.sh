@@ -13,8 +13,8 @@ count() {
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" $3 2>&1 |
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
-for input in reference compact; do
-    mode=; [ "$input" = compact ] && mode=compact
+for input in reference compact decoder; do
+    mode=; [ "$input" = reference ] || mode=$input
     for step in scan scan_serde_json parse normalize mqtt_payload line_protocol all; do
         few=$(count "$step" 200 "$mode")
         many=$(count "$step" 2200 "$mode")

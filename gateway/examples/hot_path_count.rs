@@ -3,7 +3,7 @@
 //! runs it for every step; figures in docs/BENCHMARKS.md). Counts do not
 //! depend on the load of a shared machine the way criterion's times do.
 //!
-//! Usage: `hot_path_count STEP ITERATIONS [compact]`, STEP one of `scan`,
+//! Usage: `hot_path_count STEP ITERATIONS [compact|decoder]`, STEP one of `scan`,
 //! `scan_serde_json`, `parse`, `normalize`, `mqtt_payload`, `line_protocol`,
 //! `all`. It never prints anything but the checksum that keeps the work.
 
@@ -21,12 +21,18 @@ const TOPIC: &str = "application/7d3c1f2a/device/a84041000181c617/event/up";
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(step), Some(count)) = (args.get(1), args.get(2)) else {
-        bail!("usage: hot_path_count STEP ITERATIONS [compact]");
+        bail!("usage: hot_path_count STEP ITERATIONS [compact|decoder]");
     };
     let count: usize = count.parse().context("ITERATIONS")?;
-    let compact = serde_json::from_str::<serde_json::Value>(UPLINK)?.to_string();
+    let mut uplink = serde_json::from_str::<serde_json::Value>(UPLINK)?;
+    let compact = uplink.to_string();
+    // Without `object`, so that the LDDS75 payload decoder runs.
+    uplink.as_object_mut().map(|o| o.remove("object"));
+    uplink["data"] = "DOQG5gAAAAE=".into();
+    let undecoded = uplink.to_string();
     let input = match args.get(3).map(String::as_str) {
         Some("compact") => compact.as_str(),
+        Some("decoder") => undecoded.as_str(),
         _ => UPLINK,
     };
     let config = Config::parse(DEMO, "demo.toml").context("demo config")?;
