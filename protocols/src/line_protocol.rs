@@ -104,29 +104,17 @@ trait PlainName {
     fn text(&self) -> &str;
 }
 
-impl PlainName for Id {
-    fn text(&self) -> &str {
-        self.as_str()
-    }
+macro_rules! plain_names {
+    ($($name:ty),+) => {
+        $(impl PlainName for $name {
+            fn text(&self) -> &str {
+                self.as_str()
+            }
+        })+
+    };
 }
 
-impl PlainName for MetricName {
-    fn text(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl PlainName for EventName {
-    fn text(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl PlainName for DeviceKind {
-    fn text(&self) -> &str {
-        self.as_str()
-    }
-}
+plain_names!(Id, MetricName, EventName, DeviceKind);
 
 fn push_plain(out: &mut String, name: &impl PlainName) {
     let text = name.text();

@@ -112,6 +112,31 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// The fields of `YYYY-MM-DDTHH:MM:SS`, the fixed-width head of every
+/// RFC 3339 timestamp (any of `T`, `t` or a space between date and time).
+fn date_time(head: &[u8; 19]) -> Option<[u32; 6]> {
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(at, sep)| head[at] != sep)
+        || !matches!(head[10], b'T' | b't' | b' ')
+    {
+        return None;
+    }
+    let number = |from: usize, to: usize| {
+        head.get(from..to)?.iter().try_fold(0u32, |value, &b| {
+            let digit = b.wrapping_sub(b'0');
+            (digit < 10).then_some(value * 10 + u32::from(digit))
+        })
+    };
+    Some([
+        number(0, 4)?,
+        number(5, 7)?,
+        number(8, 10)?,
+        number(11, 13)?,
+        number(14, 16)?,
+        number(17, 19)?,
+    ])
+}
+
 /// A tiny cursor over ASCII digits and separators.
 struct Cursor<'a>(&'a [u8]);
 
@@ -178,18 +203,10 @@ impl Cursor<'_> {
 impl FromStr for Timestamp {
     type Err = BadTimestamp;
     fn from_str(s: &str) -> Result<Self, BadTimestamp> {
-        let mut c = Cursor(s.as_bytes());
-        let y = i64::from(c.digits(4)?);
-        c.take_if(|b| b == b'-')?;
-        let mo = c.digits(2)?;
-        c.take_if(|b| b == b'-')?;
-        let d = c.digits(2)?;
-        c.take_if(|b| matches!(b, b'T' | b't' | b' '))?;
-        let h = i64::from(c.digits(2)?);
-        c.take_if(|b| b == b':')?;
-        let mi = i64::from(c.digits(2)?);
-        c.take_if(|b| b == b':')?;
-        let sec = i64::from(c.digits(2)?);
+        let (head, rest) = s.as_bytes().split_first_chunk().ok_or(BadTimestamp)?;
+        let [y, mo, d, h, mi, sec] = date_time(head).ok_or(BadTimestamp)?;
+        let (y, h, mi, sec) = (i64::from(y), i64::from(h), i64::from(mi), i64::from(sec));
+        let mut c = Cursor(rest);
         let frac = c.fraction_ms()?;
         let off = c.offset_min()?;
         let valid = (1..=12).contains(&mo)
