@@ -8,8 +8,11 @@
 //!
 //! The low-level writers escape every special character of their position
 //! and refuse what line protocol cannot carry (empty names; tab, CR, LF,
-//! NUL or a trailing backslash outside string fields). This module must never emit a line that
-//! another parser would split differently.
+//! NUL or a trailing backslash outside string fields). A reading's IDs,
+//! kind and metric and event names are validated where they enter the
+//! model (`[a-z0-9_-]` only) and are written as they are, by type; free
+//! text always goes through the escaping writers. This module must never
+//! emit a line that another parser would split differently.
 
 use alloc::string::String;
 use core::fmt::Write as _;
@@ -383,6 +386,34 @@ mod tests {
     }
 
     proptest! {
+        /// Whatever validated names a reading carries, written without the
+        /// escaping pass, its line parses back to the same names.
+        #[test]
+        fn validated_names_parse_back(
+            site in "[a-z0-9][a-z0-9_-]{0,63}",
+            device in "[a-z0-9][a-z0-9_-]{0,63}",
+            metric in "[a-z][a-z0-9_]{0,47}",
+            x in proptest::num::f64::NORMAL,
+        ) {
+            let mut r = sample();
+            r.site = Id::parse(&site).unwrap();
+            r.device = Id::parse(&device).unwrap();
+            r.body = Body::Telemetry(alloc::vec![(MetricName::parse(&metric).unwrap(), Value::Number(x))]);
+            let mut line = String::new();
+            write_reading(&mut line, &r).unwrap();
+            let parsed: std::vec::Vec<_> = parse_lines(&line).collect();
+            prop_assert_eq!(parsed.len(), 1, "{}", line);
+            let p = parsed.into_iter().next().unwrap().map_err(|e| {
+                TestCaseError::fail(std::format!("{e} in {line:?}"))
+            })?;
+            prop_assert_eq!(p.series.measurement.to_string(), "drainage");
+            let tags = p.series.tag_set.unwrap();
+            prop_assert_eq!(tags[0].1.to_string(), site);
+            prop_assert_eq!(tags[1].1.to_string(), device);
+            prop_assert_eq!(p.field_set[0].0.to_string(), metric);
+            prop_assert!(matches!(p.field_set[0].1, FieldValue::F64(v) if v == x));
+        }
+
         /// Arbitrary tag values, field keys and string fields parse back to
         /// the same values with an independent parser, or are refused
         /// because line protocol cannot carry them.
