@@ -121,12 +121,7 @@ fn date_time(head: &[u8; 19]) -> Option<[u32; 6]> {
     {
         return None;
     }
-    let number = |from: usize, to: usize| {
-        head.get(from..to)?.iter().try_fold(0u32, |value, &b| {
-            let digit = b.wrapping_sub(b'0');
-            (digit < 10).then_some(value * 10 + u32::from(digit))
-        })
-    };
+    let number = |from: usize, to: usize| decimal(head.get(from..to)?);
     Some([
         number(0, 4)?,
         number(5, 7)?,
@@ -137,21 +132,23 @@ fn date_time(head: &[u8; 19]) -> Option<[u32; 6]> {
     ])
 }
 
+/// The value of a run of ASCII digits (short enough not to overflow).
+fn decimal(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |value, &b| {
+        let digit = b.wrapping_sub(b'0');
+        (digit < 10).then_some(value * 10 + u32::from(digit))
+    })
+}
+
 /// A tiny cursor over ASCII digits and separators.
 struct Cursor<'a>(&'a [u8]);
 
 impl Cursor<'_> {
     fn digits(&mut self, n: usize) -> Result<u32, BadTimestamp> {
         let (head, tail) = self.0.split_at_checked(n).ok_or(BadTimestamp)?;
-        let mut v = 0u32;
-        for &b in head {
-            if !b.is_ascii_digit() {
-                return Err(BadTimestamp);
-            }
-            v = v * 10 + u32::from(b - b'0');
-        }
+        let value = decimal(head).ok_or(BadTimestamp)?;
         self.0 = tail;
-        Ok(v)
+        Ok(value)
     }
 
     fn take_if(&mut self, accept: impl Fn(u8) -> bool) -> Result<u8, BadTimestamp> {
