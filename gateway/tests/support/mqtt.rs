@@ -44,10 +44,7 @@ impl Collector {
         let stop = tokio_util::sync::CancellationToken::new();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (m, s, filter) = (messages.clone(), stop.clone(), filter.to_string());
-        let id = format!(
-            "collector-{}",
-            std::process::id() as u64 * 1000 + rand_suffix()
-        );
+        let id = unique_client_id("collector");
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -117,11 +114,24 @@ impl Drop for Collector {
     }
 }
 
-fn rand_suffix() -> u64 {
+/// A client ID no other client of this test run uses: the process, a
+/// per-process counter and the start time of the process's first call
+/// (so two runs with a recycled process id on one broker differ too).
+/// Persistent sessions are keyed by it, so a collision would hand one
+/// test's queued messages to another.
+fn unique_client_id(role: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64 % 1000)
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static STARTED: OnceLock<u128> = OnceLock::new();
+    let started = STARTED.get_or_init(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    });
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{role}-{}-{started:x}-{n}", std::process::id())
 }
 
 /// Publishes every (topic, payload) with QoS 1 and returns how many PUBACKs
@@ -132,7 +142,7 @@ pub fn publish_all(port: u16, messages: Vec<(String, Vec<u8>)>) -> usize {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let id = format!("publisher-{}-{}", std::process::id(), rand_suffix());
+        let id = unique_client_id("publisher");
         let (client, mut events) = AsyncClient::new(options(&id, port), 1000);
         let total = messages.len();
         let sender = tokio::spawn(async move {
