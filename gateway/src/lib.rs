@@ -15,6 +15,7 @@ pub mod forwarder;
 pub mod intake;
 pub mod journal;
 pub mod links;
+pub mod mqtt_session;
 pub mod normalize;
 pub mod presence;
 pub mod sinks;
