@@ -18,4 +18,5 @@ pub mod links;
 pub mod mqtt_session;
 pub mod normalize;
 pub mod presence;
+pub mod self_report;
 pub mod sinks;

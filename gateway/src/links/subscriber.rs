@@ -23,6 +23,7 @@ use crate::clock::now;
 use crate::counters::Counters;
 use crate::intake::{record_of, Ack, Intake, Submission};
 use crate::journal::{NewRecord, RecordClass};
+use crate::links::sequence::SequenceWatch;
 use crate::mqtt_session::{MqttSession, SessionError, SessionOptions};
 use crate::normalize::Rejection;
 use crate::presence::PresenceFeed;
@@ -84,6 +85,12 @@ impl LinkContext {
 /// Turns one message (topic, payload) into a reading.
 pub trait MessageHandler: Send + 'static {
     fn handle(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection>;
+
+    /// Whether a reading's `seq` is the device's own frame counter, so that
+    /// gaps in it are readings lost before they reached the gateway.
+    fn seq_counts_frames(&self) -> bool {
+        false
+    }
 }
 
 /// Runs the subscription until `shutdown`, reconnecting with capped
@@ -96,6 +103,7 @@ pub async fn run_subscriber(
     shutdown: CancellationToken,
 ) {
     let mut backoff = Backoff::default();
+    let mut sequences = SequenceWatch::default();
     while !shutdown.is_cancelled() {
         let options = SessionOptions {
             clean_session: false,
@@ -113,6 +121,7 @@ pub async fn run_subscriber(
                     session,
                     handler: &handler,
                     ctx: &ctx,
+                    sequences: &mut sequences,
                 };
                 match link.run(&filters, &shutdown).await {
                     Ok(()) => break,
@@ -145,6 +154,8 @@ struct Subscription<'a, H> {
     session: MqttSession,
     handler: &'a H,
     ctx: &'a LinkContext,
+    /// Kept across connections: a reconnect is no reset of the devices.
+    sequences: &'a mut SequenceWatch,
 }
 
 impl<H: MessageHandler> Subscription<'_, H> {
@@ -211,6 +222,9 @@ impl<H: MessageHandler> Subscription<'_, H> {
             match packet {
                 Packet::Publish(publish) => {
                     let result = self.handler.handle(&publish.topic, &publish.payload);
+                    if let Ok(reading) = &result {
+                        self.watch_sequence(reading);
+                    }
                     records.push(self.ctx.record(result, &publish.topic, &publish.payload));
                     if publish.qos != QoS::AtMostOnce {
                         pkids.push(publish.pkid);
@@ -235,6 +249,18 @@ impl<H: MessageHandler> Subscription<'_, H> {
             .submit(Submission::new(records, ack))
             .await
             .map_err(|_| LinkStop::IntakeClosed)
+    }
+
+    /// Counts the readings a gap in the device's frame counter shows lost.
+    fn watch_sequence(&mut self, reading: &Reading) {
+        if !self.handler.seq_counts_frames() {
+            return;
+        }
+        let lost = self.sequences.observe(&reading.device, reading.seq);
+        if lost > 0 {
+            self.ctx.counters.lost(self.ctx.source.as_str(), lost);
+            tracing::debug!(link = %self.ctx.link, device = %reading.device, lost, "gap in the device's frame counter");
+        }
     }
 
     fn check_suback(&self, ack: &SubAck) {
