@@ -169,11 +169,12 @@ impl Setting {
             return Err(SettingError::NotANumber);
         };
         let (min, max, whole) = self.range();
-        if whole && x.fract() != 0.0 {
-            return Err(SettingError::NotAnInteger);
-        }
         if !(min..=max).contains(&x) {
             return Err(SettingError::OutOfRange { min, max });
+        }
+        // In range, so the cast is exact for whole numbers.
+        if whole && f64::from(x as i32) != x {
+            return Err(SettingError::NotAnInteger);
         }
         Ok(x)
     }
