@@ -4,6 +4,10 @@
 //! normalized topic and in the store, both broker hops measured), never
 //! its timing.
 
+// A test crate: a failed expectation is a failed test. clippy.toml allows
+// unwrap/expect in #[test] functions only, not in the helpers around them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
