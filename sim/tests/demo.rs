@@ -3,6 +3,10 @@
 //! telemetry of every kind and the serial nodes' alarms must come out on
 //! the normalized topics and every uplink must be acknowledged.
 
+// A test crate: a failed expectation is a failed test. clippy.toml allows
+// unwrap/expect in #[test] functions only, not in the helpers around them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 /// The value after `label` in `text`, e.g. `telemetry 42` -> 42.
