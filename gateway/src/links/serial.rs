@@ -39,6 +39,7 @@ mod frames;
 mod mapping;
 mod node;
 mod port;
+mod push;
 mod receiver;
 mod rejects;
 mod session;
