@@ -1,7 +1,7 @@
 //! The broker's own ceiling, measured in the same run as the gateway:
 //! one hop (a QoS 1 publisher to a QoS 1 subscriber) and two hops
 //! (publisher -> relay that republishes QoS 1 on another topic ->
-//! subscriber), N messages of the uplink's size, as fast as the clients
+//! subscriber), N messages of the uplinks' size, as fast as the clients
 //! go. Rate = messages received / (last arrival - first publish).
 //!
 //! It only measures; a slow or lossy broker is a figure, never an error.
@@ -13,8 +13,6 @@ use tokio::sync::mpsc;
 
 use super::mqtt::{Connection, Received};
 
-/// Size of every message, about a ChirpStack uplink with `object`.
-pub const MESSAGE_BYTES: usize = 420;
 /// Unacknowledged publishes per client (Mosquitto's `max_inflight_messages`).
 const INFLIGHT: u16 = 1000;
 /// A receiver that gets nothing for this long has seen the last message.
@@ -48,21 +46,21 @@ pub fn per_second(n: u64, elapsed: Duration) -> f64 {
 }
 
 /// Publisher straight to subscriber.
-pub async fn one_hop(port: u16, count: u64) -> anyhow::Result<Ceiling> {
+pub async fn one_hop(port: u16, count: u64, bytes: usize) -> anyhow::Result<Ceiling> {
     let sink = Connection::open(port, "retrofit-bench-sink-1", INFLIGHT, &[LAST_HOP]).await?;
     let source = Connection::open(port, "retrofit-bench-source-1", INFLIGHT, &[]).await?;
-    let ceiling = measure(&source, LAST_HOP, sink, count).await;
+    let ceiling = measure(&source, LAST_HOP, sink, count, bytes).await;
     source.close().await;
     ceiling
 }
 
 /// Publisher to relay to subscriber.
-pub async fn two_hops(port: u16, count: u64) -> anyhow::Result<Ceiling> {
+pub async fn two_hops(port: u16, count: u64, bytes: usize) -> anyhow::Result<Ceiling> {
     let sink = Connection::open(port, "retrofit-bench-sink-2", INFLIGHT, &[LAST_HOP]).await?;
     let relay = Connection::open(port, "retrofit-bench-relay", INFLIGHT, &[FIRST_HOP]).await?;
     let relaying = tokio::spawn(relay_all(relay));
     let source = Connection::open(port, "retrofit-bench-source-2", INFLIGHT, &[]).await?;
-    let ceiling = measure(&source, FIRST_HOP, sink, count).await;
+    let ceiling = measure(&source, FIRST_HOP, sink, count, bytes).await;
     source.close().await;
     relaying.abort();
     ceiling
@@ -78,23 +76,21 @@ async fn relay_all(mut relay: Connection) {
     }
 }
 
-/// Publishes `count` messages on `topic` while `sink` counts arrivals.
+/// Publishes `count` messages of `bytes` on `topic` while `sink` counts
+/// arrivals.
 async fn measure(
     source: &Connection,
     topic: &str,
     mut sink: Connection,
     count: u64,
+    bytes: usize,
 ) -> anyhow::Result<Ceiling> {
     let started = Instant::now();
     let receiving = receive(&mut sink.incoming, count);
     let sending = async {
         let mut sent = 0u64;
         while sent < count {
-            if source
-                .publish(topic, vec![b'x'; MESSAGE_BYTES])
-                .await
-                .is_err()
-            {
+            if source.publish(topic, vec![b'x'; bytes]).await.is_err() {
                 break;
             }
             sent += 1;

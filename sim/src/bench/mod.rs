@@ -21,6 +21,7 @@ pub mod rate_run;
 pub mod search;
 pub mod store;
 pub mod table;
+pub mod workload;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -69,6 +70,10 @@ pub struct BenchReport {
     pub search: Vec<RunRow>,
     /// The highest offered rate that held, of all runs.
     pub highest_held: Option<f64>,
+    /// Mean size of the uplinks, and of the ceiling's messages, in bytes.
+    pub uplink_bytes: usize,
+    /// The machine's load average (1, 5, 15 min) before and after.
+    pub load_average: (String, String),
 }
 
 /// Runs the whole bench.
@@ -83,7 +88,9 @@ pub async fn run_bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         "rates must be positive"
     );
     let started = Instant::now();
-    let (one_hop, two_hops) = broker_ceiling(opts.ceiling_count).await?;
+    let load_before = load_average();
+    let uplink_bytes = workload::mean_uplink_bytes(opts.devices, opts.seed)?;
+    let (one_hop, two_hops) = broker_ceiling(opts.ceiling_count, uplink_bytes).await?;
     let victoria = Victoria::start().await?;
     let env = RunEnv {
         gateway: opts.gateway.clone(),
@@ -114,21 +121,23 @@ pub async fn run_bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         rows,
         search,
         highest_held,
+        uplink_bytes,
+        load_average: (load_before, load_average()),
     })
 }
 
-async fn broker_ceiling(count: u64) -> anyhow::Result<(Ceiling, Ceiling)> {
+async fn broker_ceiling(count: u64, bytes: usize) -> anyhow::Result<(Ceiling, Ceiling)> {
     eprintln!(
-        "bench: broker ceiling, {} messages per hop count",
+        "bench: broker ceiling, {} messages of {bytes} bytes per hop count",
         grouped(count)
     );
     let one = {
         let broker = Mosquitto::start()?;
-        ceiling::one_hop(broker.port, count).await?
+        ceiling::one_hop(broker.port, count, bytes).await?
     };
     let two = {
         let broker = Mosquitto::start()?;
-        ceiling::two_hops(broker.port, count).await?
+        ceiling::two_hops(broker.port, count, bytes).await?
     };
     Ok((one, two))
 }
@@ -195,6 +204,15 @@ impl Runs {
     }
 }
 
+/// The first three fields of `/proc/loadavg`: other work on the machine
+/// shows in every figure.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// The machine, for the record: CPU count and model.
 pub fn machine() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
@@ -214,10 +232,13 @@ impl BenchReport {
     /// The table and the search, as printed.
     pub fn render(&self, opts: &BenchOptions) -> String {
         let mut out = format!(
-            "Gateway {} on {}; {} LoRaWAN devices, ChirpStack v4 uplinks with `object`, QoS 1; {} uplinks per rate.\n\n",
+            "Gateway {} on {} (load average {} before, {} after); {} LoRaWAN devices, ChirpStack v4 uplinks with `object` ({} bytes on average, as are the ceiling's messages), QoS 1; {} uplinks per rate.\n\n",
             opts.gateway.display(),
             machine(),
+            self.load_average.0,
+            self.load_average.1,
             grouped(u64::from(opts.devices)),
+            self.uplink_bytes,
             grouped(opts.count),
         );
         out.push_str(&table::render(&self.one_hop, &self.two_hops, &self.rows));

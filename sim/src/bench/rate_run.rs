@@ -21,7 +21,7 @@ use super::gateway::Gateway;
 use super::process::Mosquitto;
 use super::procstat::ProcProbe;
 use super::store::Store;
-use crate::fleet::FleetSpec;
+use super::workload::fleet_config;
 use crate::load::{run_load, LoadOptions, LoadReport, StopAfter};
 use crate::site_config::load_target;
 
@@ -90,15 +90,13 @@ impl RunRow {
 pub async fn run_rate(env: &RunEnv, spec: &RunSpec) -> anyhow::Result<RunRow> {
     let broker = Mosquitto::start()?;
     let dir = tempfile::tempdir()?;
-    let text = FleetSpec {
-        devices: env.devices,
-        site: spec.site.clone(),
-        broker: broker.url().parse()?,
-        influx: Some(format!("http://127.0.0.1:{}", env.store.port)),
-        data_dir: dir.path().join("data"),
-        http: None,
-    }
-    .render()?;
+    let text = fleet_config(
+        env.devices,
+        &spec.site,
+        &broker.url(),
+        env.store.port,
+        &dir.path().join("data"),
+    )?;
     let config = dir.path().join("gateway.toml");
     std::fs::write(&config, &text)?;
     let target = load_target(&text)?;
