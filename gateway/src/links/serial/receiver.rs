@@ -213,7 +213,8 @@ impl Receiver {
             let configured = self.config.settings.get(&id);
             match self.push.reported(id, &hb.settings, configured) {
                 Some(ReportCheck::Matches) => {
-                    tracing::info!(link = %ctx.link, device = %device.id, "node runs with the configured settings");
+                    let reported = settings_text(&hb.settings);
+                    tracing::info!(link = %ctx.link, device = %device.id, %reported, "node runs with the configured settings");
                 }
                 Some(ReportCheck::Differs(keys)) => {
                     tracing::warn!(link = %ctx.link, device = %device.id, differs = ?keys, "node runs with other settings than configured (refused or out of its range)");
@@ -398,4 +399,13 @@ struct Incoming<'a> {
 
 fn send_ack(node: NodeId, ack: Ack) -> Action {
     Action::Send(Box::new(Frame::unsequenced(node, 0, ack)))
+}
+
+/// `key=value, ...` for a log line.
+fn settings_text(settings: &retrofit_protocols::edge::Settings) -> String {
+    let pairs = settings.pairs().iter().map(|(key, value)| match value {
+        retrofit_protocols::Value::Number(x) => format!("{key}={}", *x as f32),
+        other => format!("{key}={other:?}"),
+    });
+    pairs.collect::<Vec<_>>().join(", ")
 }
