@@ -9,6 +9,7 @@
 //! node's next frame (no Hello) brings the new Config, the node applies
 //! it, the same level now raises `high_water`, its Heartbeat reports the
 //! new value, and the node saved it beside its config.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
