@@ -6,10 +6,11 @@
 //! by path and as often as they like.
 //!
 //! The pair keeps both slaves open itself, so a master never sees a
-//! hang-up while nobody has an end open. (One consequence: a process that
-//! opened an end exclusively, as serial ports are, and was killed with
-//! SIGKILL leaves the flag set while the pair lives, so only root can open
-//! that end again; a clean close clears it.) Bytes written while nobody reads
+//! hang-up while nobody has an end open. As with any pseudo-terminal
+//! (socat's too), a process that opened an end exclusively, as serial
+//! ports are, and was killed with SIGKILL leaves the flag set while the
+//! pair lives, so only root can open that end again; a clean close clears
+//! it. Bytes written while nobody reads
 //! an end wait in its terminal's buffer; when that is full for longer than
 //! [`WRITE_STALL`] they are dropped, as on a cut cable (the edge link
 //! resends). On drop the relays stop within [`RELAY_TICK`] (plus at most
