@@ -115,6 +115,9 @@ fn watch_output(broker: &BrokerUrl, watched: Watched, stop: CancellationToken) -
 }
 
 async fn observe(mut eventloop: EventLoop, watched: Watched, stop: CancellationToken) {
+    // The embedded broker announces no readiness: failing to reach it
+    // before the first CONNACK is expected, losing it afterwards is not.
+    let mut connected = false;
     loop {
         let polled = tokio::select! {
             _ = stop.cancelled() => return,
@@ -128,9 +131,14 @@ async fn observe(mut eventloop: EventLoop, watched: Watched, stop: CancellationT
                 });
                 watched.uplinks.send_replace(uplinks);
             }
+            Ok(Event::Incoming(Packet::ConnAck(_))) => connected = true,
             Ok(_) => {}
-            Err(e) => {
+            Err(e) if connected => {
                 tracing::warn!(error = %e, "demo subscriber lost the broker");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "embedded broker not listening yet");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
@@ -217,7 +225,13 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         object_ratio: 0.5,
         show_progress: false,
     };
-    await_gateway_intake(&target, &load_opts, &mut uplinks_seen, &cancel).await?;
+    let intake = Intake {
+        target: &target,
+        seen: &mut uplinks_seen,
+        gateway: &gateway,
+        cancel: &cancel,
+    };
+    intake.await_first_uplink(&load_opts).await?;
     let load_stop = CancellationToken::new();
     let load = {
         let stop = load_stop.clone();
@@ -269,35 +283,42 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
     Ok(outcome)
 }
 
-/// Sends the load's first uplink (its first device's `fCnt` 0) until it
-/// comes out on `retrofit/v1/#`, so that the gateway's LoRaWAN link has
-/// subscribed (and the demo's watcher too) before the load starts: an
-/// uplink the broker acknowledges while nobody subscribes is gone. The
-/// load then sends that uplink once more, a repeat the counts recognise.
-async fn await_gateway_intake(
-    target: &LoadTarget,
-    load: &LoadOptions,
-    seen: &mut watch::Receiver<u64>,
-    cancel: &CancellationToken,
-) -> anyhow::Result<()> {
-    let probe = LoadOptions {
-        stop: StopAfter::Count(1),
-        ..load.clone()
-    };
-    let deadline = tokio::time::Instant::now() + GATEWAY_READY_TIMEOUT;
-    while tokio::time::Instant::now() < deadline && !cancel.is_cancelled() {
-        run_load(target, &probe, cancel.clone()).await?;
-        let out = tokio::time::timeout(PROBE_EVERY, seen.wait_for(|n| *n >= 1)).await;
-        match out {
-            Ok(Ok(_)) => return Ok(()),
-            Ok(Err(_)) => bail!("the demo's output watcher stopped"),
-            Err(_) => {}
+/// What waiting for the gateway's intake watches.
+struct Intake<'a> {
+    target: &'a LoadTarget,
+    seen: &'a mut watch::Receiver<u64>,
+    gateway: &'a GatewayTask,
+    cancel: &'a CancellationToken,
+}
+
+impl Intake<'_> {
+    /// Sends the load's first uplink (its first device's `fCnt` 0) until
+    /// it comes out on `retrofit/v1/#`, so that the gateway's LoRaWAN link
+    /// has subscribed (and the demo's watcher too) before the load starts:
+    /// an uplink the broker acknowledges while nobody subscribes is gone.
+    /// The load then sends that uplink once more, a repeat the counts
+    /// recognise. Returns early when the demo is cancelled or the gateway
+    /// stopped (the caller reports why).
+    async fn await_first_uplink(self, load: &LoadOptions) -> anyhow::Result<()> {
+        let probe = LoadOptions {
+            stop: StopAfter::Count(1),
+            ..load.clone()
+        };
+        let deadline = tokio::time::Instant::now() + GATEWAY_READY_TIMEOUT;
+        while tokio::time::Instant::now() < deadline {
+            if self.cancel.is_cancelled() || self.gateway.is_finished() {
+                return Ok(());
+            }
+            run_load(self.target, &probe, self.cancel.clone()).await?;
+            let out = self.seen.wait_for(|n| *n >= 1);
+            match tokio::time::timeout(PROBE_EVERY, out).await {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(_)) => bail!("the demo's output watcher stopped"),
+                Err(_) => {}
+            }
         }
+        bail!("no uplink came out of the gateway within {GATEWAY_READY_TIMEOUT:?}")
     }
-    if cancel.is_cancelled() {
-        return Ok(());
-    }
-    bail!("no uplink came out of the gateway within {GATEWAY_READY_TIMEOUT:?}")
 }
 
 /// Waits until `acknowledged` distinct LoRaWAN uplinks came out, at most
