@@ -3,6 +3,10 @@
 //!
 //! Run: `cargo bench -p retrofit-firmware --bench detectors`
 
+// A bench is a harness, like a test: a fixture it cannot build must stop it
+// loudly, so it may unwrap (clippy.toml allows the same in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};

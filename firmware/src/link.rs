@@ -29,14 +29,10 @@
 use embedded_io::Write;
 use heapless::{Deque, Vec};
 use retrofit_protocols::edge::{
-    encode, Ack, Config, EncodeError, Frame, Heartbeat, Message, MessageType, NodeId, Stamp,
-    MAX_WIRE_LEN,
+    encode, Ack, Config, EncodeError, Frame, Heartbeat, Message, MessageType, NodeId, Settings,
+    Stamp, MAX_WIRE_LEN,
 };
 use retrofit_protocols::Timestamp;
-
-/// Room for an unsequenced frame the node sends (Heartbeat: 33 bytes on
-/// the wire, Ack: 24).
-const SMALL_FRAME: usize = 48;
 
 /// When unacknowledged frames are sent again: `first_ms` after the first
 /// transmission, then doubling, never more than `max_ms` apart.
@@ -178,18 +174,35 @@ impl<const N: usize, const SLOT: usize> NodeLink<N, SLOT> {
         battery_pct: Option<u8>,
         out: &mut W,
     ) -> Result<(), SendError<W::Error>> {
+        self.heartbeat_reporting(now_ms, battery_pct, &Settings::new(), out)
+    }
+
+    /// [`Self::heartbeat`] with the settings the node runs with (reported
+    /// only when not empty). Send them only once a Config has arrived since
+    /// boot: a gateway that never sends Config may not know the report.
+    pub fn heartbeat_reporting<W: Write>(
+        &mut self,
+        now_ms: u64,
+        battery_pct: Option<u8>,
+        settings: &Settings,
+        out: &mut W,
+    ) -> Result<(), SendError<W::Error>> {
         let heartbeat = Heartbeat {
             uptime_ms: now_ms,
             dropped_frames: self.dropped_frames,
             pending_from: self.ring.front().map_or(self.next_seq, |p| p.seq),
             battery_pct,
+            settings: settings.clone(),
         };
         self.send_unsequenced(heartbeat, out)
     }
 
     /// Handles a frame from the gateway: an Ack releases frames, a TimeSync
-    /// sets the clock, a Config is acknowledged and returned for the
-    /// application to apply. Frames for other nodes are ignored.
+    /// sets the clock, a Config is acknowledged (an Ack of its sequence
+    /// number, whatever its content) and returned for the application to
+    /// apply (`apps::settings::apply`); a resent Config comes back again and
+    /// applying it twice changes nothing. Frames for other nodes are
+    /// ignored.
     pub fn receive<W: Write>(
         &mut self,
         frame: &Frame,
@@ -262,7 +275,7 @@ impl<const N: usize, const SLOT: usize> NodeLink<N, SLOT> {
         out: &mut W,
     ) -> Result<(), SendError<W::Error>> {
         let frame = Frame::unsequenced(self.node, self.last_seq(), message);
-        let mut wire = [0u8; SMALL_FRAME];
+        let mut wire = [0u8; MAX_WIRE_LEN];
         let len = encode(&frame, &mut wire).map_err(SendError::Encode)?;
         out.write_all(&wire[..len]).map_err(SendError::Io)?;
         out.flush().map_err(SendError::Io)
@@ -420,8 +433,25 @@ mod tests {
             dropped_frames: 2,
             pending_from: 3,
             battery_pct: Some(87),
+            settings: Settings::new(),
         };
         assert_eq!(beat.message, Message::Heartbeat(want));
+    }
+
+    #[test]
+    fn heartbeat_reports_the_settings_given() {
+        let (mut link, mut wire) = link_with::<2>(0);
+        let mut settings = Settings::new();
+        settings
+            .push_number(retrofit_protocols::edge::Setting::WarningM, 0.5)
+            .unwrap();
+        link.heartbeat_reporting(2_000, None, &settings, &mut wire)
+            .unwrap();
+        let [beat] = <[Frame; 1]>::try_from(wire.take_frames()).unwrap();
+        let Message::Heartbeat(hb) = beat.message else {
+            panic!("{beat:?}");
+        };
+        assert_eq!(hb.settings, settings);
     }
 
     #[test]
@@ -449,10 +479,14 @@ mod tests {
     fn config_is_returned_and_acknowledged() {
         let (mut link, mut wire) = link_with::<2>(1);
         wire.take_frames();
-        let config = Config {
-            key: ConfigKey::parse("report_interval_s").unwrap(),
-            value: Value::Number(60.0),
-        };
+        let mut settings = Settings::new();
+        settings
+            .push(
+                ConfigKey::parse("report_interval_s").unwrap(),
+                Value::Number(60.0),
+            )
+            .unwrap();
+        let config = Config { settings };
         let frame = Frame::reliable(node(), 41, config.clone());
         assert_eq!(link.receive(&frame, 0, &mut wire), Ok(Some(config)));
         let [ack] = <[Frame; 1]>::try_from(wire.take_frames()).unwrap();

@@ -2,6 +2,10 @@
 //! datasheets: init sequences, register reads and scaling; plus hostile
 //! byte streams for the UART sensor.
 
+// A test crate: a failed expectation is a failed test. clippy.toml allows
+// unwrap/expect in #[test] functions only, not in the helpers around them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use embedded_hal::i2c::ErrorKind;
 use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as Pin};
 use embedded_hal_mock::eh1::i2c::{Mock as I2cMock, Transaction as I2c};

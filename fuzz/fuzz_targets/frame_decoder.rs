@@ -34,7 +34,8 @@ fn sealed(raw: &[u8], wire: &mut [u8; MAX_WIRE_LEN]) -> usize {
     let mut with_crc = [0u8; MAX_RAW_LEN];
     with_crc[..raw.len()].copy_from_slice(raw);
     with_crc[raw.len()..raw.len() + 2].copy_from_slice(&crc16(raw).to_le_bytes());
-    let len = cobs::stuff(&with_crc[..raw.len() + 2], &mut wire[1..]).expect("fits");
+    let len = cobs::stuff(&with_crc[..raw.len() + 2], &mut wire[1..])
+        .unwrap_or_else(|| panic!("one frame's bytes must fit MAX_WIRE_LEN once stuffed"));
     wire[len + 1] = 0;
     len + 2
 }
@@ -44,7 +45,8 @@ fn decode_checked(stream: &[u8], chunk: usize) {
     for piece in stream.chunks(chunk) {
         for frame in decoder.feed(piece).flatten() {
             let mut wire = [0u8; MAX_WIRE_LEN];
-            let len = encode(&frame, &mut wire).expect("an accepted frame encodes");
+            let len = encode(&frame, &mut wire)
+                .unwrap_or_else(|e| panic!("accepted frame {frame:?} does not encode: {e:?}"));
             let decoded: Vec<_> = FrameDecoder::new().feed(&wire[..len]).collect();
             assert_eq!(decoded, [Ok(frame)]);
         }

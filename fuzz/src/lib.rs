@@ -20,7 +20,7 @@ pub const DEMO_DIRECT_TOPIC: &str = "kangfu/rain/roof-1";
 
 fn demo_links() -> Vec<LinkSpec> {
     Config::parse(DEMO_CONFIG, "demo.toml")
-        .expect("config/demo.toml is valid")
+        .unwrap_or_else(|e| panic!("config/demo.toml, the fuzzers' fixture, is invalid: {e}"))
         .links
 }
 

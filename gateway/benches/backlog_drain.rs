@@ -7,6 +7,10 @@
 //! (needs mosquitto and victoria-metrics: scripts/install-test-deps.sh).
 //! `BACKLOG=200000` makes it smaller.
 
+// A bench is a harness, like a test: a fixture it cannot build must stop it
+// loudly, so it may unwrap (clippy.toml allows the same in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 

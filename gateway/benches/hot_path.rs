@@ -3,6 +3,10 @@
 //! protocol point; plus each step alone, and the bare JSON scan against
 //! serde_json's. Figures in docs/BENCHMARKS.md.
 
+// A bench is a harness, like a test: a fixture it cannot build must stop it
+// loudly, so it may unwrap (clippy.toml allows the same in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use retrofit_gateway::config::Config;
 use retrofit_gateway::links::lorawan::LorawanConfig;

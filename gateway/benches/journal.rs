@@ -8,6 +8,10 @@
 //! commit, redb `Durability::None`). Run with
 //! `cargo bench -p retrofit-gateway --bench journal`.
 
+// A bench is a harness, like a test: a fixture it cannot build must stop it
+// loudly, so it may unwrap (clippy.toml allows the same in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../tests/journal_support/mod.rs"]
 mod journal_support;
 

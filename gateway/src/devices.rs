@@ -1,11 +1,15 @@
 //! Configured devices (`[[device]]`, spec §9): identity, kind, the link that
-//! reaches them, their address on that link and their reporting interval.
+//! reaches them, their address on that link, their reporting interval and
+//! the node settings the link sends them (`report_interval_s`, `warning_m`,
+//! `overflow_m`, `hysteresis_m`, `entrapment_after_s`; edge-link nodes
+//! only, EDGE_LINK.md §5).
 //!
 //! Only devices listed here ever produce readings; an input addressed to
-//! anything else is dead-lettered. Address keys are checked by the link the
-//! device belongs to.
+//! anything else is dead-lettered. Address and settings keys are checked by
+//! the link the device belongs to.
 
 use retrofit_protocols::chirpstack::DevEui;
+use retrofit_protocols::edge::Setting;
 use retrofit_protocols::{DeviceKind, Id};
 use serde::Deserialize;
 use toml::Spanned;
@@ -32,6 +36,14 @@ pub struct DeviceEntry {
     pub address: Option<Spanned<u16>>,
     #[serde(default = "default_interval")]
     pub expected_interval_s: u32,
+    /// Node settings (edge link): longest time between snapshots.
+    pub report_interval_s: Option<Spanned<toml::Value>>,
+    /// Node settings (edge link, drainage): high-water levels, metres.
+    pub warning_m: Option<Spanned<toml::Value>>,
+    pub overflow_m: Option<Spanned<toml::Value>>,
+    pub hysteresis_m: Option<Spanned<toml::Value>>,
+    /// Node settings (edge link, elevator): entrapment delay, seconds.
+    pub entrapment_after_s: Option<Spanned<toml::Value>>,
 }
 
 fn default_interval() -> u32 {
@@ -57,8 +69,22 @@ impl DeviceEntry {
         }
     }
 
-    /// The span of every address or decoding key present, by key name, so a
-    /// link can refuse the keys that do not belong to it.
+    /// The node settings present, each with its value as written.
+    pub fn settings(&self) -> Vec<(Setting, &Spanned<toml::Value>)> {
+        let keys = [
+            (Setting::ReportIntervalS, &self.report_interval_s),
+            (Setting::WarningM, &self.warning_m),
+            (Setting::OverflowM, &self.overflow_m),
+            (Setting::HysteresisM, &self.hysteresis_m),
+            (Setting::EntrapmentAfterS, &self.entrapment_after_s),
+        ];
+        keys.into_iter()
+            .filter_map(|(setting, value)| value.as_ref().map(|v| (setting, v)))
+            .collect()
+    }
+
+    /// The span of every address, decoding or settings key present, by key
+    /// name, so a link can refuse the keys that do not belong to it.
     pub fn address_keys(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
         let mut keys = Vec::new();
         if let Some(v) = &self.dev_eui {
@@ -75,6 +101,9 @@ impl DeviceEntry {
         }
         if let Some(v) = &self.address {
             keys.push(("address", v.span()));
+        }
+        for (setting, value) in self.settings() {
+            keys.push((setting.name(), value.span()));
         }
         keys
     }

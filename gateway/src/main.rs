@@ -4,7 +4,13 @@
 //! `check` validates a config, `journal stats` reports the journal. This is
 //! the binary edge: errors become messages and exit codes here, nowhere
 //! else.
+//!
+//! The daemon logs to stderr: text lines, coloured only when stderr is a
+//! terminal (never escape codes in a file or the journal), or one JSON
+//! object per line with `--log-format json` (`RETROFIT_LOG_FORMAT=json`)
+//! for log shippers. `RUST_LOG` filters, `info` by default.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,8 +23,26 @@ use tokio_util::sync::CancellationToken;
 #[derive(Parser)]
 #[command(name = "retrofit-gateway", version, about = "Retrofit site gateway")]
 struct Cli {
+    /// How the daemon's log lines on stderr look.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "RETROFIT_LOG_FORMAT",
+        default_value_t = LogFormat::Text
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The daemon's log format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines, coloured only on a terminal.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -69,7 +93,7 @@ fn main() -> ExitCode {
             println!("{}", config.summary());
             Ok(())
         }
-        Command::Run { .. } => run(config),
+        Command::Run { .. } => run(config, cli.log_format),
         Command::Journal { .. } => journal_stats(&config),
     };
     match result {
@@ -81,13 +105,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: Config) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+/// Sends the daemon's log to stderr in `format`.
+fn init_logging(format: LogFormat) -> anyhow::Result<()> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.with_ansi(false).json().try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}
+
+fn run(config: Config, log_format: LogFormat) -> anyhow::Result<()> {
+    init_logging(log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

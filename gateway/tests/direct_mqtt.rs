@@ -1,6 +1,10 @@
 //! Direct MQTT devices, edge-side offline detection and a clean SIGTERM,
 //! through the gateway binary and a real Mosquitto.
 
+// A test crate: a failed expectation is a failed test. clippy.toml allows
+// unwrap/expect in #[test] functions only, not in the helpers around them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::time::Duration;

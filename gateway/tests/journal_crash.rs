@@ -8,6 +8,10 @@
 //! (SIGKILL stops the process, not the machine: power-loss safety rests on
 //! `synchronous=FULL`, which this test cannot observe.)
 
+// A test crate: a failed expectation is a failed test. clippy.toml allows
+// unwrap/expect in #[test] functions only, not in the helpers around them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod journal_support;
 
 use std::collections::{BTreeMap, BTreeSet};

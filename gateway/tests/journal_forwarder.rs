@@ -2,6 +2,10 @@
 //! overtake a bulk backlog, retries back off without skipping, pacing,
 //! shallow batching, shutdown and fatal errors.
 
+// A test crate: a failed expectation is a failed test. clippy.toml allows
+// unwrap/expect in #[test] functions only, not in the helpers around them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod journal_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,6 +2,10 @@
 //! frame (a drainage node's 6 metrics), reported in frames per second.
 //! Measures only; asserts nothing beyond the frame surviving the trip.
 
+// A bench is a harness, like a test: a fixture it cannot build must stop it
+// loudly, so it may unwrap (clippy.toml allows the same in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

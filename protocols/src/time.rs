@@ -3,7 +3,10 @@
 //!
 //! Pure arithmetic, no clock: callers supply the time. Parsing accepts any
 //! RFC 3339 offset and fraction and never panics; years outside 1970..=9999
-//! are refused.
+//! are refused. Second 60 is accepted only where UTC can insert a leap
+//! second, 23:59:60 UTC on the last day of a month (after the offset is
+//! applied: `15:59:60-08:00` is one), and reads as the following second,
+//! `00:00:00` of the next day, as Unix time does.
 
 use core::fmt;
 use core::str::FromStr;
@@ -140,6 +143,14 @@ fn decimal(digits: &[u8]) -> Option<u32> {
     })
 }
 
+/// Whether `next_ms`, the instant a second 60 reads as (the start of the
+/// next UTC minute), follows a possible leap second: UTC inserts them only
+/// as 23:59:60 on the last day of a month, so `next_ms` must be the
+/// midnight that opens a month.
+fn ends_a_leap_second(next_ms: i64) -> bool {
+    next_ms.rem_euclid(MS_PER_DAY) == 0 && civil_from_days(next_ms.div_euclid(MS_PER_DAY)).2 == 1
+}
+
 /// A tiny cursor over ASCII digits and separators.
 struct Cursor<'a>(&'a [u8]);
 
@@ -215,9 +226,12 @@ impl FromStr for Timestamp {
         if !valid || !c.0.is_empty() {
             return Err(BadTimestamp);
         }
-        let ms =
-            days_from_civil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi - off) * 60 + sec) * 1000 + frac;
-        let ts = Timestamp(ms);
+        let whole_ms =
+            days_from_civil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi - off) * 60 + sec) * 1000;
+        if sec == 60 && !ends_a_leap_second(whole_ms) {
+            return Err(BadTimestamp);
+        }
+        let ts = Timestamp(whole_ms + frac);
         if ts.is_in_range() {
             Ok(ts)
         } else {
@@ -267,6 +281,33 @@ mod tests {
         assert_eq!(a, b);
         let c: Timestamp = "2026-11-28T12:00:00Z".parse().unwrap();
         assert_eq!(c.as_millis() % 1000, 0);
+    }
+
+    #[test]
+    fn accepts_a_leap_second_only_at_23_59_60_utc_on_a_months_last_day() {
+        let next_second = |s: &str| s.parse::<Timestamp>().map(|t| t.to_string());
+        let new_year = Ok("2017-01-01T00:00:00.000Z".to_string());
+        assert_eq!(next_second("2016-12-31T23:59:60Z"), new_year);
+        assert_eq!(next_second("2016-12-31T15:59:60-08:00"), new_year);
+        assert_eq!(
+            next_second("2017-01-01T05:29:60.5+05:30").ok(),
+            Some("2017-01-01T00:00:00.500Z".to_string())
+        );
+        assert_eq!(
+            next_second("2015-06-30T23:59:60Z"),
+            Ok("2015-07-01T00:00:00.000Z".to_string())
+        );
+        for bad in [
+            "2026-11-28T12:00:60Z",
+            "2016-12-31T23:58:60Z",
+            "2016-12-30T23:59:60Z",
+            "2016-12-31T22:59:60Z",
+            // 23:59:60 local, but 15:59:60 UTC.
+            "2016-12-31T23:59:60+08:00",
+            "2016-12-31T23:59:61Z",
+        ] {
+            assert_eq!(bad.parse::<Timestamp>(), Err(BadTimestamp), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `retrofit-sim demo`: one command, no outside services. Starts a socat
-//! pseudo-terminal pair for the edge-node bus and an embedded MQTT broker,
+//! `retrofit-sim demo`: one command, no outside services or binaries.
+//! Opens a pseudo-terminal pair in-process for the edge-node bus
+//! ([`crate::pty`]) and starts an embedded MQTT broker,
 //! runs the gateway in-process with a config of synthetic LoRaWAN sensors
 //! plus the serial bus of `config/demo.toml` (its port = the gateway end of
 //! the pair), drives the LoRaWAN sensors with the load generator and the
@@ -7,10 +8,13 @@
 //! running a scenario), and prints what arrives on `retrofit/v1/#` every
 //! couple of seconds until Ctrl-C or `--duration`.
 //!
+//! When it stops, the load generator's last uplinks are acknowledged
+//! first, then the demo waits (bounded by [`OUTPUT_DRAIN_TIMEOUT`]) until
+//! every acknowledged LoRaWAN uplink has come out on `retrofit/v1/#`, and
+//! says how many did: on one machine with its own broker none may be lost.
+//!
 //! Every wait is bounded. The demo leaves nothing behind: the journal's
-//! directory and the pseudo-terminals are removed on exit. socat is the
-//! only local binary it needs; without it the demo stops at once with the
-//! install hint.
+//! directory and the pseudo-terminals are removed on exit.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -18,6 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use retrofit_protocols::Id;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -27,7 +32,7 @@ use crate::fleet::FleetSpec;
 use crate::load::{run_load, LoadOptions, LoadReport, StopAfter};
 use crate::nodes::{serial_buses, start_bus, BusStatus, EdgeBus, RunPlan, Scenario, SerialBus};
 use crate::pty::PtyPair;
-use crate::site_config::load_target;
+use crate::site_config::{load_target, LoadTarget};
 use retrofit_gateway::broker::BrokerUrl;
 
 /// The demo community (spec §2).
@@ -38,6 +43,13 @@ const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 const SUMMARY_EVERY: Duration = Duration::from_secs(2);
 /// How long the gateway may take to drain and stop.
 const GATEWAY_STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long the gateway may take to take in a first uplink.
+const GATEWAY_READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one first uplink may take to come out before it is sent again.
+const PROBE_EVERY: Duration = Duration::from_millis(500);
+/// How long the acknowledged uplinks may take to come out once the load
+/// generator stopped.
+pub const OUTPUT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How to run the demo.
 #[derive(Debug, Clone)]
@@ -61,18 +73,28 @@ pub struct DemoOutcome {
     pub events: u64,
     pub devices_seen: usize,
     pub dead_letters: u64,
+    /// Distinct LoRaWAN uplinks that came out as telemetry.
+    pub lorawan_uplinks: u64,
     /// The edge nodes' own account when they stopped.
     pub serial: BusStatus,
 }
 
 type SharedStats = Arc<Mutex<DemoStats>>;
 
+/// What the output watcher shares: the counters, and the distinct LoRaWAN
+/// uplinks seen so far for whoever awaits them.
+#[derive(Clone)]
+struct Watched {
+    stats: SharedStats,
+    uplinks: Arc<watch::Sender<u64>>,
+}
+
 fn with_stats<T>(stats: &SharedStats, f: impl FnOnce(&mut DemoStats) -> T) -> T {
     f(&mut stats.lock().unwrap_or_else(PoisonError::into_inner))
 }
 
-/// Subscribes to the normalized topics and feeds `stats` until `stop`.
-fn watch_output(broker: &BrokerUrl, stats: SharedStats, stop: CancellationToken) -> JoinHandle<()> {
+/// Subscribes to the normalized topics and feeds `watched` until `stop`.
+fn watch_output(broker: &BrokerUrl, watched: Watched, stop: CancellationToken) -> JoinHandle<()> {
     let mut options = MqttOptions::new(
         format!("retrofit-sim-demo-{}", std::process::id()),
         broker.host.clone(),
@@ -87,12 +109,15 @@ fn watch_output(broker: &BrokerUrl, stats: SharedStats, stop: CancellationToken)
             .await
             .is_ok()
         {
-            observe(eventloop, stats, stop).await;
+            observe(eventloop, watched, stop).await;
         }
     })
 }
 
-async fn observe(mut eventloop: EventLoop, stats: SharedStats, stop: CancellationToken) {
+async fn observe(mut eventloop: EventLoop, watched: Watched, stop: CancellationToken) {
+    // The embedded broker announces no readiness: failing to reach it
+    // before the first CONNACK is expected, losing it afterwards is not.
+    let mut connected = false;
     loop {
         let polled = tokio::select! {
             _ = stop.cancelled() => return,
@@ -100,11 +125,20 @@ async fn observe(mut eventloop: EventLoop, stats: SharedStats, stop: Cancellatio
         };
         match polled {
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                with_stats(&stats, |s| s.observe(&p.topic, &p.payload));
+                let uplinks = with_stats(&watched.stats, |s| {
+                    s.observe(&p.topic, &p.payload);
+                    s.lorawan_uplinks
+                });
+                watched.uplinks.send_replace(uplinks);
             }
+            Ok(Event::Incoming(Packet::ConnAck(_))) => connected = true,
             Ok(_) => {}
-            Err(e) => {
+            Err(e) if connected => {
                 tracing::warn!(error = %e, "demo subscriber lost the broker");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "embedded broker not listening yet");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
@@ -129,7 +163,7 @@ fn describe(bus: &SerialBus, opts: &DemoOptions) -> String {
         .map(|n| format!("{} ({}, node {})", n.device, n.kind, n.address))
         .collect();
     format!(
-        "serial bus {} on a socat pseudo-terminal pair: {}; scenario {} at {}x",
+        "serial bus {} on a pseudo-terminal pair: {}; scenario {} at {}x",
         bus.link,
         nodes.join(", "),
         opts.scenario,
@@ -162,8 +196,13 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
     let target = load_target(&text)?;
 
     let stats = SharedStats::default();
+    let (uplinks, mut uplinks_seen) = watch::channel(0);
+    let watched = Watched {
+        stats: stats.clone(),
+        uplinks: Arc::new(uplinks),
+    };
     let watcher_stop = CancellationToken::new();
-    let watcher = watch_output(&broker, stats.clone(), watcher_stop.clone());
+    let watcher = watch_output(&broker, watched, watcher_stop.clone());
     let gateway_stop = CancellationToken::new();
     let mut gateway = tokio::spawn(retrofit_gateway::daemon::run(config, gateway_stop.clone()));
     let plan = RunPlan {
@@ -179,7 +218,6 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         bus.nodes.len()
     );
 
-    let load_stop = CancellationToken::new();
     let load_opts = LoadOptions {
         rate: opts.rate,
         stop: StopAfter::Cancelled,
@@ -187,6 +225,14 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         object_ratio: 0.5,
         show_progress: false,
     };
+    let intake = Intake {
+        target: &target,
+        seen: &mut uplinks_seen,
+        gateway: &gateway,
+        cancel: &cancel,
+    };
+    intake.await_first_uplink(&load_opts).await?;
+    let load_stop = CancellationToken::new();
     let load = {
         let stop = load_stop.clone();
         tokio::spawn(async move { run_load(&target, &load_opts, stop).await })
@@ -202,6 +248,9 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
 
     load_stop.cancel();
     let report = load.await.context("load task failed")??;
+    if gateway_ended.is_none() {
+        await_uplinks(&mut uplinks_seen, report.acknowledged).await;
+    }
     let serial = nodes.stop().context("the edge nodes failed")?;
     match gateway_ended {
         Some(ended) => {
@@ -218,15 +267,77 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         "{}",
         with_stats(&stats, |s| s.render(started.elapsed().as_secs()))
     );
+    println!(
+        "{}",
+        with_stats(&stats, |s| uplinks_line(s, report.acknowledged))
+    );
     let outcome = with_stats(&stats, |s| DemoOutcome {
         load: report,
         telemetry: s.telemetry,
         events: s.events,
         devices_seen: s.devices_seen(),
         dead_letters: s.dead_letters,
+        lorawan_uplinks: s.lorawan_uplinks,
         serial,
     });
     Ok(outcome)
+}
+
+/// What waiting for the gateway's intake watches.
+struct Intake<'a> {
+    target: &'a LoadTarget,
+    seen: &'a mut watch::Receiver<u64>,
+    gateway: &'a GatewayTask,
+    cancel: &'a CancellationToken,
+}
+
+impl Intake<'_> {
+    /// Sends the load's first uplink (its first device's `fCnt` 0) until
+    /// it comes out on `retrofit/v1/#`, so that the gateway's LoRaWAN link
+    /// has subscribed (and the demo's watcher too) before the load starts:
+    /// an uplink the broker acknowledges while nobody subscribes is gone.
+    /// The load then sends that uplink once more, a repeat the counts
+    /// recognise. Returns early when the demo is cancelled or the gateway
+    /// stopped (the caller reports why).
+    async fn await_first_uplink(self, load: &LoadOptions) -> anyhow::Result<()> {
+        let probe = LoadOptions {
+            stop: StopAfter::Count(1),
+            ..load.clone()
+        };
+        let deadline = tokio::time::Instant::now() + GATEWAY_READY_TIMEOUT;
+        while tokio::time::Instant::now() < deadline {
+            if self.cancel.is_cancelled() || self.gateway.is_finished() {
+                return Ok(());
+            }
+            run_load(self.target, &probe, self.cancel.clone()).await?;
+            let out = self.seen.wait_for(|n| *n >= 1);
+            match tokio::time::timeout(PROBE_EVERY, out).await {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(_)) => bail!("the demo's output watcher stopped"),
+                Err(_) => {}
+            }
+        }
+        bail!("no uplink came out of the gateway within {GATEWAY_READY_TIMEOUT:?}")
+    }
+}
+
+/// Waits until `acknowledged` distinct LoRaWAN uplinks came out, at most
+/// [`OUTPUT_DRAIN_TIMEOUT`]; the closing lines say if some did not.
+async fn await_uplinks(seen: &mut watch::Receiver<u64>, acknowledged: u64) {
+    let all_out = seen.wait_for(|n| *n >= acknowledged);
+    // An error inside: the watcher stopped, and nothing more will come.
+    let done = tokio::time::timeout(OUTPUT_DRAIN_TIMEOUT, all_out).await;
+    if !matches!(done, Ok(Ok(_))) {
+        tracing::warn!("not every acknowledged uplink came out within {OUTPUT_DRAIN_TIMEOUT:?}");
+    }
+}
+
+/// `LoRaWAN uplinks out: N of M acknowledged (R repeated)`.
+fn uplinks_line(stats: &DemoStats, acknowledged: u64) -> String {
+    format!(
+        "LoRaWAN uplinks out: {} of {acknowledged} acknowledged ({} repeated)",
+        stats.lorawan_uplinks, stats.lorawan_repeats
+    )
 }
 
 /// Asks the gateway to drain and stop, within a bound.

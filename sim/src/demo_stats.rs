@@ -2,7 +2,8 @@
 //! §5): devices per kind, telemetry, events, dead letters, the gateway's
 //! presence, the latest reading of each serial edge node, the last few
 //! other readings and the last few events, rendered as a short live
-//! summary.
+//! summary; and the distinct LoRaWAN uplinks that came out, by device and
+//! `fCnt`, to hold against what the load generator had acknowledged.
 //! Pure bookkeeping: it never touches the network and never trusts a
 //! payload beyond what the protocols crate validates.
 
@@ -44,12 +45,40 @@ pub struct DemoStats {
     pub dead_letters: u64,
     /// Messages on `retrofit/v1/#` that did not parse.
     pub unreadable: u64,
+    /// Distinct LoRaWAN uplinks (device and `seq`, i.e. `fCnt`) seen as
+    /// telemetry.
+    pub lorawan_uplinks: u64,
+    /// LoRaWAN telemetry seen again (an at-least-once replay).
+    pub lorawan_repeats: u64,
+    lorawan_seqs: BTreeMap<Id, SeqWindow>,
     gateway_online: bool,
     /// The latest reading of each serial edge node.
     serial_latest: BTreeMap<Id, String>,
     recent: VecDeque<String>,
     recent_events: VecDeque<String>,
     last_dead_letter: Option<String>,
+}
+
+/// The distinct sequence numbers seen of one device, which counts from 0
+/// up (the load generator's `fCnt`): every number below `next` was seen,
+/// `ahead` holds those seen past a gap. Memory grows only with gaps.
+#[derive(Debug, Default)]
+struct SeqWindow {
+    next: u64,
+    ahead: BTreeSet<u64>,
+}
+
+impl SeqWindow {
+    /// Whether `seq` was not seen before.
+    fn insert(&mut self, seq: u64) -> bool {
+        if seq < self.next || !self.ahead.insert(seq) {
+            return false;
+        }
+        while self.ahead.remove(&self.next) {
+            self.next += 1;
+        }
+        true
+    }
 }
 
 fn push_bounded(lines: &mut VecDeque<String>, line: String, bound: usize) {
@@ -112,6 +141,9 @@ impl DemoStats {
                     .entry(topic.kind)
                     .or_default()
                     .insert(topic.device.clone());
+                if reading.source == Source::Lorawan {
+                    self.lorawan_uplink(&topic.device, reading.seq);
+                }
                 let line = telemetry_line(topic, metrics);
                 if reading.source == Source::Serial {
                     self.serial_latest.insert(topic.device.clone(), line);
@@ -133,6 +165,15 @@ impl DemoStats {
                 push_bounded(&mut self.recent_events, line, RECENT_EVENTS);
             }
             Body::Status(_) => {}
+        }
+    }
+
+    fn lorawan_uplink(&mut self, device: &Id, seq: u64) {
+        let window = self.lorawan_seqs.entry(device.clone()).or_default();
+        if window.insert(seq) {
+            self.lorawan_uplinks += 1;
+        } else {
+            self.lorawan_repeats += 1;
         }
     }
 
@@ -222,6 +263,48 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("drainage drain-0002 level_m=1.25"), "{text}");
+    }
+
+    /// A LoRaWAN uplink's telemetry with `seq` (its `fCnt`).
+    fn uplink(device: &str, seq: u64) -> (String, Vec<u8>) {
+        let reading = Reading {
+            site: Id::parse("kangfu-garden").unwrap(),
+            kind: DeviceKind::Drainage,
+            device: Id::parse(device).unwrap(),
+            connector: None,
+            ts: Timestamp::from_millis(1_795_866_000_000),
+            seq,
+            source: Source::Lorawan,
+            body: metric("level_m", 0.5),
+        };
+        (reading.topic().to_string(), reading.to_json())
+    }
+
+    #[test]
+    fn counts_each_lorawan_uplink_once_whatever_the_order() {
+        let mut stats = DemoStats::default();
+        for (device, seq) in [
+            ("d1", 0),
+            ("d1", 2),
+            ("d2", 0),
+            ("d1", 1),
+            ("d1", 2),
+            ("d1", 0),
+        ] {
+            let (topic, payload) = uplink(device, seq);
+            stats.observe(&topic, &payload);
+        }
+        assert_eq!((stats.lorawan_uplinks, stats.lorawan_repeats), (4, 2));
+        let d1 = &stats.lorawan_seqs[&Id::parse("d1").unwrap()];
+        assert_eq!((d1.next, d1.ahead.len()), (3, 0), "the gap closed");
+        let (topic, payload) = reading(
+            "lift-1",
+            DeviceKind::Elevator,
+            Source::Serial,
+            metric("floor", 1.0),
+        );
+        stats.observe(&topic, &payload);
+        assert_eq!((stats.lorawan_uplinks, stats.telemetry), (4, 7));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! model (that lives in `retrofit-protocols`) and never talks to anything
 //! but the brokers and serial lines it is pointed at.
 
+pub mod bench;
 pub mod demo;
 pub mod demo_stats;
 pub mod duration_arg;

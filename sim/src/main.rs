@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use retrofit_gateway::broker::BrokerUrl;
 use retrofit_protocols::Id;
+use retrofit_sim::bench::{run_bench, BenchOptions};
 use retrofit_sim::demo::{run_demo, DemoOptions};
 use retrofit_sim::duration_arg::parse_duration;
 use retrofit_sim::fleet::FleetSpec;
@@ -44,6 +45,8 @@ enum Command {
     Nodes(NodesArgs),
     /// List the scenarios of the simulated edge nodes.
     Scenarios,
+    /// End-to-end benchmark of a gateway binary with its own broker and store.
+    Bench(BenchArgs),
 }
 
 #[derive(Args)]
@@ -135,6 +138,63 @@ struct NodesArgs {
     duration: Option<Duration>,
 }
 
+#[derive(Args)]
+struct BenchArgs {
+    /// The gateway binary under test (a release build).
+    #[arg(long, default_value = "target/release/retrofit-gateway")]
+    gateway: PathBuf,
+    /// Offered rates in uplinks per second [default: 2000,5000,10000].
+    #[arg(long, value_delimiter = ',')]
+    rates: Option<Vec<f64>>,
+    /// Uplinks per rate [default: 100000].
+    #[arg(long)]
+    count: Option<u64>,
+    /// Uplinks per offer of the highest-rate search; 0 skips the search
+    /// [default: 50000].
+    #[arg(long)]
+    search_count: Option<u64>,
+    /// Messages per broker ceiling measurement [default: 100000].
+    #[arg(long)]
+    ceiling_count: Option<u64>,
+    /// LoRaWAN devices of the fleet.
+    #[arg(long, default_value_t = 2000)]
+    devices: u32,
+    /// Seed of the simulated values.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// No new search run starts past this much bench time.
+    #[arg(long, value_parser = parse_duration, default_value = "6m")]
+    budget: Duration,
+    /// Smoke run: 500 uplinks at 500/s, a small ceiling, no search
+    /// (explicit options still win).
+    #[arg(long)]
+    quick: bool,
+}
+
+impl BenchArgs {
+    fn options(self) -> BenchOptions {
+        let quick = self.quick;
+        let pick = |given: Option<u64>, quick_value: u64, full: u64| {
+            given.unwrap_or(if quick { quick_value } else { full })
+        };
+        let default_rates = if quick {
+            vec![500.0]
+        } else {
+            vec![2000.0, 5000.0, 10000.0]
+        };
+        BenchOptions {
+            gateway: self.gateway,
+            rates: self.rates.unwrap_or(default_rates),
+            count: pick(self.count, 500, 100_000),
+            search_count: pick(self.search_count, 0, 50_000),
+            ceiling_count: pick(self.ceiling_count, 1_000, 100_000),
+            devices: self.devices,
+            seed: self.seed,
+            budget: self.budget,
+        }
+    }
+}
+
 fn parse_speed(s: &str) -> Result<f64, String> {
     let speed: f64 = s
         .trim()
@@ -147,12 +207,15 @@ fn parse_speed(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Log lines on stderr, coloured only when it is a terminal.
 fn init_logging() {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rumqttd=off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
@@ -251,6 +314,13 @@ async fn nodes(args: NodesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let opts = args.options();
+    let report = run_bench(&opts).await?;
+    print!("{}", report.render(&opts));
+    Ok(())
+}
+
 fn scenarios() {
     for scenario in Scenario::ALL {
         println!("{:<12} {}", scenario.name(), scenario.description());
@@ -266,6 +336,7 @@ async fn main() -> ExitCode {
         Command::Load(args) => load(args).await,
         Command::Demo(args) => demo(args).await,
         Command::Nodes(args) => nodes(args).await,
+        Command::Bench(args) => bench(args).await,
         Command::Scenarios => {
             scenarios();
             Ok(())

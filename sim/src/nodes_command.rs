@@ -5,10 +5,10 @@
 //! - `--port PATH`: an existing serial device (a USB RS-485 adapter wired
 //!   to the gateway's bus, or a pseudo-terminal made elsewhere), opened at
 //!   the link's `baud`;
-//! - without it: a socat pseudo-terminal pair whose gateway end is created
-//!   at the link's `port` path (which must not exist yet and must lie
-//!   outside `/dev`), for a gateway on the same machine; the gateway opens
-//!   it when it appears.
+//! - without it: a pseudo-terminal pair (made in-process, [`crate::pty`])
+//!   whose gateway end is created at the link's `port` path (which must
+//!   not exist yet and must lie outside `/dev`), for a gateway on the same
+//!   machine; the gateway opens it when it appears.
 //!
 //! Prints the nodes' own account every couple of seconds and a closing
 //! line; stops on Ctrl-C or after `--duration`. Never touches MQTT.

@@ -1,38 +1,54 @@
-//! Pseudo-terminal serial pairs: `socat -d -d pty,raw,echo=0,link=A
-//! pty,raw,echo=0,link=B` makes two connected pseudo-terminals reachable
-//! at the paths A and B, so a gateway can open one end as its serial port
-//! while the simulated nodes use the other.
+//! Pseudo-terminal serial pairs made in-process, no outside binary: two
+//! pseudo-terminals (`TTYPort::pair`, i.e. `openpty`) joined by a relay
+//! thread per direction, as `socat pty pty` would join them. Each end is a
+//! pseudo-terminal slave reached through a symlink, so a gateway opens one
+//! end as its serial port while the simulated nodes open the other, both
+//! by path and as often as they like.
 //!
-//! Readiness is socat's own log line ("starting data transfer loop"),
-//! awaited with a bound, never guessed with a sleep. The pair is killed on
-//! drop and the links it made are removed; an existing path is never
-//! replaced. A missing socat is a clear error pointing at
-//! `scripts/install-test-deps.sh`.
+//! The pair keeps both slaves open itself, so a master never sees a
+//! hang-up while nobody has an end open. As with any pseudo-terminal
+//! (socat's too), a process that opened an end exclusively, as serial
+//! ports are, and was killed with SIGKILL leaves the flag set while the
+//! pair lives, so only root can open that end again; a clean close clears
+//! it. Bytes written while nobody reads
+//! an end wait in its terminal's buffer; when that is full for longer than
+//! [`WRITE_STALL`] they are dropped, as on a cut cable (the edge link
+//! resends). On drop the relays stop within [`RELAY_TICK`] (plus at most
+//! one [`WRITE_STALL`]) and the symlinks are removed; an existing path is
+//! never replaced, and a link someone replaced is left alone.
 
-use std::io::{BufRead, BufReader};
+use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// How long socat may take to create both ends.
-pub const START_TIMEOUT: Duration = Duration::from_secs(10);
-/// socat's notice once both ends exist.
-const READY_LINE: &str = "starting data transfer loop";
+use serialport::{SerialPort, TTYPort};
+
+/// Longest a relay waits for bytes before looking at its stop flag.
+pub const RELAY_TICK: Duration = Duration::from_millis(20);
+/// Longest a relay waits for room at the far end before dropping bytes.
+pub const WRITE_STALL: Duration = Duration::from_millis(500);
 
 /// Why a pair could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PtyError {
-    #[error("socat is not installed (needed for pseudo-terminal serial lines): run scripts/install-test-deps.sh")]
-    SocatMissing,
-    #[error("cannot start socat: {0}")]
-    Spawn(std::io::Error),
+    #[error("cannot open a pseudo-terminal: {0}")]
+    Open(#[from] serialport::Error),
+    #[error("the pseudo-terminal has no name")]
+    Unnamed,
     #[error("{0} already exists; refusing to replace it")]
     Exists(PathBuf),
+    #[error("cannot link {path} to the pseudo-terminal: {source}")]
+    Link {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot make a directory for the pseudo-terminals: {0}")]
     TempDir(std::io::Error),
-    #[error("socat did not create the pseudo-terminals within {timeout:?}: {log}")]
-    NotReady { timeout: Duration, log: String },
+    #[error("cannot start the pseudo-terminal relay: {0}")]
+    Relay(std::io::Error),
 }
 
 /// Two connected pseudo-terminals.
@@ -42,8 +58,66 @@ pub struct PtyPair {
     pub gateway_end: PathBuf,
     /// The end for the simulated nodes.
     pub node_end: PathBuf,
-    child: Child,
+    stop: Arc<AtomicBool>,
+    relays: Vec<JoinHandle<()>>,
+    ends: Vec<End>,
     _dir: tempfile::TempDir,
+}
+
+/// One pseudo-terminal: its master (the relay's side), its slave held
+/// open, and the symlink to the slave.
+#[derive(Debug)]
+struct End {
+    master: TTYPort,
+    _slave: TTYPort,
+    slave_name: PathBuf,
+    link: Option<PathBuf>,
+}
+
+impl End {
+    fn open() -> Result<Self, PtyError> {
+        let (master, slave) = TTYPort::pair()?;
+        let slave_name = slave.name().ok_or(PtyError::Unnamed)?.into();
+        Ok(Self {
+            master,
+            _slave: slave,
+            slave_name,
+            link: None,
+        })
+    }
+
+    /// Links `path` to the slave; never replaces what is there.
+    fn link_at(&mut self, path: &Path) -> Result<(), PtyError> {
+        match std::os::unix::fs::symlink(&self.slave_name, path) {
+            Ok(()) => {
+                self.link = Some(path.to_path_buf());
+                Ok(())
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                Err(PtyError::Exists(path.to_path_buf()))
+            }
+            Err(source) => Err(PtyError::Link {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Removes the link if it still points at this end's slave.
+    fn unlink(&mut self) {
+        if let Some(link) = self.link.take() {
+            if std::fs::read_link(&link).is_ok_and(|to| to == self.slave_name) {
+                let _ = std::fs::remove_file(&link);
+            }
+        }
+    }
+
+    /// A handle on the master with `timeout` for reads and writes.
+    fn master(&self, timeout: Duration) -> Result<TTYPort, PtyError> {
+        let mut port = self.master.try_clone_native()?;
+        port.set_timeout(timeout)?;
+        Ok(port)
+    }
 }
 
 impl PtyPair {
@@ -53,7 +127,7 @@ impl PtyPair {
         let dir = temp_dir()?;
         let gateway_end = dir.path().join(format!("{name}-gw"));
         let node_end = dir.path().join(format!("{name}-node"));
-        Self::spawn(gateway_end, node_end, dir)
+        Self::open(gateway_end, node_end, dir)
     }
 
     /// A pair whose gateway end appears at `gateway_end` (e.g. the `port`
@@ -65,62 +139,47 @@ impl PtyPair {
         }
         let dir = temp_dir()?;
         let node_end = dir.path().join("node");
-        Self::spawn(gateway_end.to_path_buf(), node_end, dir)
+        Self::open(gateway_end.to_path_buf(), node_end, dir)
     }
 
-    fn spawn(
+    fn open(
         gateway_end: PathBuf,
         node_end: PathBuf,
         dir: tempfile::TempDir,
     ) -> Result<Self, PtyError> {
-        let end = |p: &Path| format!("pty,raw,echo=0,link={}", p.display());
-        let mut child = Command::new("socat")
-            .args(["-d", "-d", &end(&gateway_end), &end(&node_end)])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => PtyError::SocatMissing,
-                _ => PtyError::Spawn(e),
-            })?;
-        let ready = child.stderr.take().map(watch_log);
         let mut pair = Self {
             gateway_end,
             node_end,
-            child,
+            stop: Arc::new(AtomicBool::new(false)),
+            relays: Vec::new(),
+            ends: vec![End::open()?, End::open()?],
             _dir: dir,
         };
-        let log = match ready {
-            Some(rx) => match rx.recv_timeout(START_TIMEOUT) {
-                Ok(Ok(())) => return Ok(pair),
-                Ok(Err(log)) => log,
-                Err(_) => "no answer".to_string(),
-            },
-            None => "no log".to_string(),
-        };
-        pair.kill();
-        Err(PtyError::NotReady {
-            timeout: START_TIMEOUT,
-            log,
-        })
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // A killed socat leaves its links behind, pointing nowhere.
-        for end in [&self.gateway_end, &self.node_end] {
-            if end.symlink_metadata().is_ok_and(|m| m.is_symlink()) {
-                let _ = std::fs::remove_file(end);
-            }
+        pair.ends[0].link_at(&pair.gateway_end)?;
+        pair.ends[1].link_at(&pair.node_end)?;
+        for (from, to) in [(0, 1), (1, 0)] {
+            let reader = pair.ends[from].master(RELAY_TICK)?;
+            let writer = pair.ends[to].master(WRITE_STALL)?;
+            let stop = Arc::clone(&pair.stop);
+            let relay = std::thread::Builder::new()
+                .name("pty-relay".into())
+                .spawn(move || relay(reader, writer, &stop))
+                .map_err(PtyError::Relay)?;
+            pair.relays.push(relay);
         }
+        Ok(pair)
     }
 }
 
 impl Drop for PtyPair {
     fn drop(&mut self) {
-        self.kill();
+        self.stop.store(true, Ordering::SeqCst);
+        for relay in self.relays.drain(..) {
+            let _ = relay.join();
+        }
+        for end in &mut self.ends {
+            end.unlink();
+        }
     }
 }
 
@@ -131,26 +190,30 @@ fn temp_dir() -> Result<tempfile::TempDir, PtyError> {
         .map_err(PtyError::TempDir)
 }
 
-/// Reads socat's log on a thread (for its whole life, so socat never
-/// blocks on a full pipe); reports once: ready, or its log if it ended.
-fn watch_log(stderr: std::process::ChildStderr) -> mpsc::Receiver<Result<(), String>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut log = String::new();
-        let mut reported = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !reported && line.contains(READY_LINE) {
-                reported = tx.send(Ok(())).is_ok();
-            } else if !reported {
-                log.push_str(line.trim());
-                log.push('\n');
+/// Copies what arrives at `from` to `to` until `stop`.
+fn relay(mut from: TTYPort, mut to: TTYPort, stop: &AtomicBool) {
+    let mut buf = [0u8; 4096];
+    while !stop.load(Ordering::SeqCst) {
+        let n = match from.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::Interrupted) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "pseudo-terminal relay stopped");
+                return;
+            }
+        };
+        match to.write_all(&buf[..n]) {
+            Ok(()) => {}
+            // Nobody reads the far end: the bytes are lost, as on a cut cable.
+            Err(e) if e.kind() == ErrorKind::TimedOut => {
+                tracing::debug!(bytes = n, "pseudo-terminal end not read; bytes dropped");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "pseudo-terminal relay stopped");
+                return;
             }
         }
-        if !reported {
-            let _ = tx.send(Err(format!("socat exited: {}", log.trim())));
-        }
-    });
-    rx
+    }
 }
 
 #[cfg(test)]
@@ -159,25 +222,42 @@ mod tests {
 
     use super::*;
 
+    fn open(p: &Path) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(p)
+            .unwrap()
+    }
+
     #[test]
-    fn bytes_written_to_one_end_come_out_of_the_other() {
+    fn bytes_written_to_one_end_come_out_of_the_other_both_ways() {
         let pair = PtyPair::start("t").unwrap();
         assert!(pair.gateway_end.exists() && pair.node_end.exists());
-        let open = |p: &Path| {
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(p)
-                .unwrap()
-        };
         let (mut a, mut b) = (open(&pair.gateway_end), open(&pair.node_end));
         a.write_all(b"\x00frame\x00").unwrap();
         let mut got = [0u8; 7];
         b.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"\x00frame\x00");
+        b.write_all(b"\x00ack\x00").unwrap();
+        let mut got = [0u8; 5];
+        a.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"\x00ack\x00");
         let (gw, node) = (pair.gateway_end.clone(), pair.node_end.clone());
         drop(pair);
         assert!(gw.symlink_metadata().is_err() && node.symlink_metadata().is_err());
+    }
+
+    #[test]
+    fn an_end_can_be_closed_and_opened_again() {
+        let pair = PtyPair::start("r").unwrap();
+        let mut node = open(&pair.node_end);
+        drop(open(&pair.gateway_end));
+        let mut gw = open(&pair.gateway_end);
+        node.write_all(b"\x00again\x00").unwrap();
+        let mut got = [0u8; 7];
+        gw.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"\x00again\x00");
     }
 
     #[test]
@@ -193,9 +273,24 @@ mod tests {
     }
 
     #[test]
-    fn a_path_socat_cannot_create_is_reported_with_its_log() {
-        let err = PtyPair::with_gateway_end(Path::new("/nonexistent-dir/x/tty")).unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("socat exited"), "{text}");
+    fn a_link_replaced_by_someone_else_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = dir.path().join("ttyS9");
+        let pair = PtyPair::with_gateway_end(&port).unwrap();
+        std::fs::remove_file(&port).unwrap();
+        std::fs::write(&port, "theirs").unwrap();
+        drop(pair);
+        assert_eq!(std::fs::read_to_string(&port).unwrap(), "theirs");
+    }
+
+    #[test]
+    fn a_path_that_cannot_be_linked_is_reported_with_its_cause() {
+        let path = Path::new("/nonexistent-dir/x/tty");
+        let err = PtyPair::with_gateway_end(path).unwrap_err();
+        assert!(
+            matches!(&err, PtyError::Link { path: p, source } if p == path && source.kind() == ErrorKind::NotFound),
+            "{err}"
+        );
+        assert!(err.to_string().contains("/nonexistent-dir/x/tty"), "{err}");
     }
 }

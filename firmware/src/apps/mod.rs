@@ -13,12 +13,14 @@ pub mod event;
 pub mod health;
 pub mod output;
 pub mod parking;
+pub mod settings;
 
 use retrofit_protocols::DeviceKind;
 
 pub use event::{AlarmLatch, EventTransition, NodeEvent};
 pub use health::{Faults, SensorHealth, SensorId};
 pub use output::{NodeOutput, OutputError, ReportSchedule, Telemetry};
+pub use settings::{Applied, Configurable, NoStore, SettingValues, SettingsStore};
 
 /// Turns samples into telemetry and alarm transitions.
 pub trait NodeApp {

@@ -140,6 +140,15 @@ impl ReportSchedule {
         }
     }
 
+    pub const fn interval_ms(&self) -> u64 {
+        self.interval_ms
+    }
+
+    /// A new interval, counted from the last report.
+    pub fn set_interval_ms(&mut self, interval_ms: u64) {
+        self.interval_ms = interval_ms;
+    }
+
     /// Whether to report now; the first call always reports.
     pub fn due(&mut self, changed: bool, now_ms: u64) -> bool {
         let elapsed = self

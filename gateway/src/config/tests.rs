@@ -235,3 +235,85 @@ fn serial_link_needs_a_port_and_a_u16_address() {
     assert!(e.starts_with("t.toml:"), "{e}");
     assert!(e.contains("70000") || e.contains("u16"), "{e}");
 }
+
+#[test]
+fn serial_device_settings_reach_the_link() {
+    let text = format!(
+        "{DEMO}{}",
+        SERIAL.replace(
+            "address = 17",
+            "address = 17\nreport_interval_s = 60\nwarning_m = 0.5\noverflow_m = 1\nhysteresis_m = 0.02"
+        )
+    );
+    let c = Config::parse(&text, "t.toml").unwrap();
+    let LinkSpec::Serial(s) = &c.links[3] else {
+        panic!("fourth link is serial")
+    };
+    let node = retrofit_protocols::edge::NodeId::new(17).unwrap();
+    let settings = &s.settings[&node];
+    let number = |k: &str| match settings.get(k) {
+        Some(retrofit_protocols::Value::Number(x)) => *x,
+        other => panic!("{k}: {other:?}"),
+    };
+    assert_eq!(settings.len(), 4);
+    assert_eq!(number("report_interval_s"), 60.0);
+    assert_eq!(number("warning_m"), 0.5);
+    assert_eq!(number("overflow_m"), 1.0);
+    let plain = Config::parse(&format!("{DEMO}{SERIAL}"), "t.toml").unwrap();
+    let LinkSpec::Serial(s) = &plain.links[3] else {
+        panic!("fourth link is serial")
+    };
+    assert!(s.settings.is_empty(), "no settings, no Config");
+}
+
+#[test]
+fn serial_device_settings_problems_are_located() {
+    let text = format!(
+        "{DEMO}{}\n[[device]]\nid = \"lift-n18\"\nkind = \"elevator\"\nlink = \"rs485-1\"\naddress = 18\n\
+         entrapment_after_s = 0.5\nhysteresis_m = 0.1\nreport_interval_s = \"often\"\n\
+         \n[[device]]\nid = \"park-n6\"\nkind = \"parking\"\nlink = \"chirpstack\"\ndev_eui = \"0011223344556677\"\nwarning_m = 1.0\n",
+        SERIAL.replace(
+            "address = 17",
+            "address = 17\nwarning_m = 1.5\noverflow_m = 1.2\nreport_interval_s = 0"
+        )
+    );
+    let e = errors(&text);
+    let expect = [
+        (
+            "overflow_m = 1.2",
+            14,
+            "overflow_m must be above warning_m (1.5)",
+        ),
+        (
+            "report_interval_s = 0",
+            21,
+            "report_interval_s must be between 1 and 86400",
+        ),
+        (
+            "entrapment_after_s = 0.5",
+            22,
+            "entrapment_after_s must be between 1 and 3600",
+        ),
+        (
+            "hysteresis_m = 0.1",
+            16,
+            "hysteresis_m is not a setting of elevator nodes",
+        ),
+        (
+            "report_interval_s = \"often\"",
+            21,
+            "report_interval_s must be a number",
+        ),
+        (
+            "warning_m = 1.0",
+            13,
+            "key warning_m does not apply to a device on link chirpstack",
+        ),
+    ];
+    for (needle, col, reason) in expect {
+        let line = line_of(&text, needle);
+        let want = format!("t.toml:{line}:{col}: {reason}");
+        assert!(e.lines().any(|l| l == want), "missing {want:?} in\n{e}");
+    }
+    assert_eq!(e.lines().count(), expect.len(), "{e}");
+}

@@ -10,6 +10,7 @@ use super::message::{
     Ack, Capabilities, Config, ConfigKey, Event, FirmwareVersion, Heartbeat, Hello, Message,
     MessageType, MetricsError, Stamp, Telemetry, TimeSync,
 };
+use super::settings::{Settings, SettingsError};
 use crate::metric::EnumText;
 use crate::{DeviceKind, EventName, EventState, MetricName, Severity, Timestamp, Value};
 
@@ -40,6 +41,9 @@ const VALUE_ENUM: u8 = 5;
 
 const NO_BATTERY: u8 = 0xFF;
 
+/// Heartbeat extension tags (a tag byte, a length byte, that many bytes).
+const EXT_SETTINGS: u8 = 0x01;
+
 pub(crate) fn put_message(w: &mut Writer<'_>, message: &Message) -> Result<(), EncodeError> {
     match message {
         Message::Hello(m) => put_hello(w, m),
@@ -48,7 +52,7 @@ pub(crate) fn put_message(w: &mut Writer<'_>, message: &Message) -> Result<(), E
         Message::Heartbeat(m) => put_heartbeat(w, m),
         Message::Ack(m) => put_ack(w, m),
         Message::TimeSync(m) => put_unix(w, m.unix_ms, "unix time"),
-        Message::Config(m) => put_name(w, m.key.as_str()).and_then(|()| put_value(w, &m.value)),
+        Message::Config(m) => put_config(w, m),
     }
 }
 
@@ -164,11 +168,28 @@ fn put_heartbeat(w: &mut Writer<'_>, m: &Heartbeat) -> Result<(), EncodeError> {
         None => w.u8(NO_BATTERY),
         Some(pct @ 0..=100) => w.u8(pct),
         Some(_) => Err(EncodeError::OutOfRange("battery")),
+    }?;
+    if m.settings.is_empty() {
+        return Ok(());
     }
+    put_settings_extension(w, &m.settings)
+}
+
+/// The settings report: tag, length, then the pairs; the length byte is
+/// written once the pairs are.
+fn put_settings_extension(w: &mut Writer<'_>, settings: &Settings) -> Result<(), EncodeError> {
+    w.u8(EXT_SETTINGS)?;
+    let len_at = w.len();
+    w.u8(0)?;
+    put_pairs(w, settings)?;
+    let len = u8::try_from(w.len() - len_at - 1)
+        .map_err(|_| EncodeError::OutOfRange("heartbeat settings"))?;
+    w.patch(len_at, len);
+    Ok(())
 }
 
 fn read_heartbeat(r: &mut Reader<'_>) -> Result<Heartbeat, DecodeError> {
-    Ok(Heartbeat {
+    let mut heartbeat = Heartbeat {
         uptime_ms: r.u64("uptime")?,
         dropped_frames: r.u32("dropped frames")?,
         pending_from: r.u32("pending from")?,
@@ -177,7 +198,30 @@ fn read_heartbeat(r: &mut Reader<'_>) -> Result<Heartbeat, DecodeError> {
             pct @ 0..=100 => Some(pct),
             _ => return Err(bad("battery", Problem::OutOfRange)),
         },
-    })
+        settings: Settings::new(),
+    };
+    read_heartbeat_extensions(r, &mut heartbeat)?;
+    Ok(heartbeat)
+}
+
+/// Extensions after the fixed fields, to the end of the body: a tag byte, a
+/// length byte and that many bytes each. Unknown tags are skipped, so a
+/// later version can add one without breaking this decoder.
+fn read_heartbeat_extensions(r: &mut Reader<'_>, hb: &mut Heartbeat) -> Result<(), DecodeError> {
+    while !r.is_empty() {
+        let tag = r.u8("heartbeat extension")?;
+        let len = r.u8("heartbeat extension")?;
+        let payload = r.take(usize::from(len), "heartbeat extension")?;
+        if tag != EXT_SETTINGS {
+            continue;
+        }
+        if !hb.settings.is_empty() {
+            return Err(bad("heartbeat settings", Problem::Duplicate));
+        }
+        let mut inner = Reader::new(payload);
+        hb.settings = read_pairs(&mut inner, "heartbeat settings")?;
+    }
+    Ok(())
 }
 
 /// The selective mask is sent only when it is not zero.
@@ -199,13 +243,44 @@ fn read_ack(r: &mut Reader<'_>) -> Result<Ack, DecodeError> {
     Ok(Ack { up_to, selective })
 }
 
+fn put_config(w: &mut Writer<'_>, m: &Config) -> Result<(), EncodeError> {
+    if m.settings.is_empty() {
+        return Err(EncodeError::OutOfRange("config settings"));
+    }
+    put_pairs(w, &m.settings)
+}
+
 fn read_config(r: &mut Reader<'_>) -> Result<Config, DecodeError> {
-    let key = ConfigKey::parse(read_name(r, "config key")?)
-        .map_err(|_| bad("config key", Problem::BadName))?;
     Ok(Config {
-        key,
-        value: read_value(r)?,
+        settings: read_pairs(r, "config settings")?,
     })
+}
+
+/// Settings as key/value pairs, back to back.
+fn put_pairs(w: &mut Writer<'_>, settings: &Settings) -> Result<(), EncodeError> {
+    settings.pairs().iter().try_for_each(|(key, value)| {
+        put_name(w, key.as_str())?;
+        put_value(w, value)
+    })
+}
+
+/// Key/value pairs to the end of `r`: at least one, distinct keys, at most
+/// `MAX_SETTINGS`; `list` names the list in errors.
+fn read_pairs(r: &mut Reader<'_>, list: Field) -> Result<Settings, DecodeError> {
+    let mut settings = Settings::new();
+    if r.is_empty() {
+        return Err(bad(list, Problem::Missing));
+    }
+    while !r.is_empty() {
+        let key = ConfigKey::parse(read_name(r, "config key")?)
+            .map_err(|_| bad("config key", Problem::BadName))?;
+        let value = read_value(r)?;
+        settings.push(key, value).map_err(|e| match e {
+            SettingsError::Duplicate => bad("config key", Problem::Duplicate),
+            _ => bad(list, Problem::OutOfRange),
+        })?;
+    }
+    Ok(settings)
 }
 
 fn put_stamp(w: &mut Writer<'_>, stamp: &Stamp) -> Result<(), EncodeError> {

@@ -33,6 +33,14 @@ impl<'a> Writer<'a> {
         self.bytes(&[v])
     }
 
+    /// Overwrites the byte written at `at` (a length known only later);
+    /// a position not yet written is left alone.
+    pub(crate) fn patch(&mut self, at: usize, v: u8) {
+        if let Some(b) = self.buf.get_mut(at).filter(|_| at < self.len) {
+            *b = v;
+        }
+    }
+
     pub(crate) fn u16(&mut self, v: u16) -> Result<(), EncodeError> {
         self.bytes(&v.to_le_bytes())
     }

@@ -104,3 +104,63 @@ fn ack_bytes() {
         "00 03 01 10 02 11 01 01 01 01 02 08 02 02 01 01 02 05 01 01 03 07 6d 00",
     );
 }
+
+fn drainage_settings() -> Settings {
+    let mut settings = Settings::new();
+    settings.push_number(Setting::WarningM, 0.5).unwrap();
+    settings
+        .push_number(Setting::ReportIntervalS, 60.0)
+        .unwrap();
+    settings
+}
+
+#[test]
+fn config_bytes() {
+    let config = Config {
+        settings: drainage_settings(),
+    };
+    assert_wire(
+        Frame::reliable(node(), 3, config),
+        concat!(
+            "01 12 01 11 00 03 00 00 00 26 00 ",             // header
+            "09 77 61 72 6e 69 6e 67 5f 6d 03 00 00 00 3f ", // warning_m: f32 0.5
+            "11 72 65 70 6f 72 74 5f 69 6e 74 65 72 76 61 6c 5f 73 02 3c 00 00 00 ", // report_interval_s: i32 60
+            "7e 4e",                                                                 // CRC
+        ),
+        concat!(
+            "00 05 01 12 01 11 02 03 01 01 02 26 0c 09 77 61 ",
+            "72 6e 69 6e 67 5f 6d 03 01 01 16 3f 11 72 65 70 ",
+            "6f 72 74 5f 69 6e 74 65 72 76 61 6c 5f 73 02 3c ",
+            "01 01 03 7e 4e 00",
+        ),
+    );
+}
+
+#[test]
+fn heartbeat_with_settings_bytes() {
+    let heartbeat = Heartbeat {
+        uptime_ms: 90_000,
+        dropped_frames: 0,
+        pending_from: 5,
+        battery_pct: Some(87),
+        settings: drainage_settings(),
+    };
+    assert_wire(
+        Frame::unsequenced(node(), 4, heartbeat),
+        concat!(
+            "01 04 00 11 00 04 00 00 00 39 00 ",                   // header
+            "90 5f 01 00 00 00 00 00 00 00 00 00 05 00 00 00 57 ", // the 17 fixed bytes
+            "01 26 ",                                              // extension: settings, 38 bytes
+            "09 77 61 72 6e 69 6e 67 5f 6d 03 00 00 00 3f ",       // warning_m: f32 0.5
+            "11 72 65 70 6f 72 74 5f 69 6e 74 65 72 76 61 6c 5f 73 02 3c 00 00 00 ", // report_interval_s: i32 60
+            "26 58",                                                                 // CRC
+        ),
+        concat!(
+            "00 03 01 04 02 11 02 04 01 01 02 39 04 90 5f 01 ",
+            "01 01 01 01 01 01 01 01 02 05 01 01 0f 57 01 26 ",
+            "09 77 61 72 6e 69 6e 67 5f 6d 03 01 01 16 3f 11 ",
+            "72 65 70 6f 72 74 5f 69 6e 74 65 72 76 61 6c 5f ",
+            "73 02 3c 01 01 03 26 58 00",
+        ),
+    );
+}

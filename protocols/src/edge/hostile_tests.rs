@@ -31,6 +31,15 @@ const TELEMETRY: Raw = Raw {
     kind: 0x02,
     ..HEARTBEAT
 };
+const TIME_SYNC: Raw = Raw {
+    kind: 0x11,
+    ..HEARTBEAT
+};
+const CONFIG: Raw = Raw {
+    kind: 0x12,
+    flags: 0x01,
+    ..HEARTBEAT
+};
 
 impl Raw {
     /// Header + body + a correct CRC, stuffed and delimited.
@@ -176,11 +185,7 @@ fn each_body_fault_has_its_own_error() {
             Vec::from([1, 2, 3]),
             bad("uptime", Problem::Missing),
         ),
-        (
-            HEARTBEAT,
-            [heartbeat_body(), Vec::from([0])].concat(),
-            bad("body", Problem::Trailing),
-        ),
+        (TIME_SYNC, Vec::from([0; 9]), bad("body", Problem::Trailing)),
         (
             HEARTBEAT,
             [&heartbeat_body()[..16], &[150]].concat(),
@@ -239,6 +244,83 @@ fn each_body_fault_has_its_own_error() {
             "{body:02x?}"
         );
     }
+}
+
+#[test]
+fn each_settings_fault_has_its_own_error() {
+    let with_fixed = |ext: &[u8]| [heartbeat_body(), ext.to_vec()].concat();
+    let pair = [1, b'a', 2, 1, 0, 0, 0];
+    let cases: [(Raw, Vec<u8>, DecodeError); 9] = [
+        (CONFIG, Vec::new(), bad("config settings", Problem::Missing)),
+        (
+            CONFIG,
+            Vec::from([1, b'A', 1]),
+            bad("config key", Problem::BadName),
+        ),
+        (
+            CONFIG,
+            [&pair[..], &pair[..]].concat(),
+            bad("config key", Problem::Duplicate),
+        ),
+        (
+            CONFIG,
+            Vec::from([1, b'a', 7]),
+            bad("value", Problem::OutOfRange),
+        ),
+        (
+            CONFIG,
+            (0..9u8).flat_map(|i| [1, b'a' + i, 0]).collect(),
+            bad("config settings", Problem::OutOfRange),
+        ),
+        (
+            HEARTBEAT,
+            with_fixed(&[1]),
+            bad("heartbeat extension", Problem::Missing),
+        ),
+        (
+            HEARTBEAT,
+            with_fixed(&[1, 9, 1, b'a']),
+            bad("heartbeat extension", Problem::Missing),
+        ),
+        (
+            HEARTBEAT,
+            with_fixed(&[1, 0]),
+            bad("heartbeat settings", Problem::Missing),
+        ),
+        (
+            HEARTBEAT,
+            with_fixed(&[[1, 7].as_slice(), &pair, &[1, 7], &pair].concat()),
+            bad("heartbeat settings", Problem::Duplicate),
+        ),
+    ];
+    for (raw, body, want) in cases {
+        assert_eq!(
+            errors_before_good_frame(&raw.wire(&body)),
+            [Err(want)],
+            "{body:02x?}"
+        );
+    }
+}
+
+#[test]
+fn unknown_heartbeat_extensions_are_skipped() {
+    let pair = [1, b'a', 2, 5, 0, 0, 0];
+    let body = [
+        heartbeat_body(),
+        Vec::from([0x7E, 2, 0xAA, 0xBB, 1, 7]),
+        pair.to_vec(),
+    ]
+    .concat();
+    let mut results = errors_before_good_frame(&HEARTBEAT.wire(&body));
+    let Some(Ok(Frame {
+        message: Message::Heartbeat(hb),
+        ..
+    })) = results.pop()
+    else {
+        panic!("{results:?}");
+    };
+    assert_eq!(hb.settings.get("a"), Some(&Value::Number(5.0)));
+    assert_eq!(hb.settings.len(), 1);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 use core::fmt;
 
+use super::settings::Settings;
 use crate::id::IdError;
 use crate::metric::{validated_name, NAME_MAX_LEN};
 use crate::{DeviceKind, EventName, EventState, MetricName, Severity, Timestamp, Value};
@@ -273,7 +274,7 @@ pub struct Event {
 }
 
 /// Liveness and link health, sent unsequenced every few seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Heartbeat {
     pub uptime_ms: u64,
     /// Unacknowledged frames the node has dropped since boot (ring overflow).
@@ -284,6 +285,11 @@ pub struct Heartbeat {
     pub pending_from: u32,
     /// Battery level 0..=100 %, `None` when mains powered.
     pub battery_pct: Option<u8>,
+    /// The settings the node runs with (EDGE_LINK.md §5, Heartbeat
+    /// extensions); empty when the node reports none. A node reports them
+    /// only once it has received a Config since boot, so a gateway that
+    /// never sends one never sees the extension.
+    pub settings: Settings,
 }
 
 /// Acknowledges every sequence number `<= up_to` (cumulative) and, through
@@ -327,9 +333,10 @@ validated_name!(
     ConfigKey, NAME_MAX_LEN, crate::metric::name_start, crate::metric::name_rest, "a config key"
 );
 
-/// One setting for a node (gateway to node, acknowledged by the node).
+/// Settings for a node (gateway to node, acknowledged by the node): one or
+/// more distinct keys with their values; the node applies what it knows
+/// and reports what it runs with in its next Heartbeat.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    pub key: ConfigKey,
-    pub value: Value,
+    pub settings: Settings,
 }

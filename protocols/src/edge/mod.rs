@@ -17,6 +17,7 @@ mod cursor;
 mod decoder;
 mod error;
 mod message;
+mod settings;
 mod wire;
 
 #[cfg(test)]
@@ -33,6 +34,7 @@ pub use message::{
     Ack, Capabilities, Config, ConfigKey, Event, FirmwareVersion, Frame, Heartbeat, Hello, Message,
     MessageType, MetricsError, NodeId, ReservedNodeId, Stamp, Telemetry, TimeSync, MAX_METRICS,
 };
+pub use settings::{Setting, SettingError, Settings, SettingsError, MAX_SETTINGS};
 pub use wire::{
     encode, CRC_LEN, HEADER_LEN, MAX_BODY_LEN, MAX_RAW_LEN, MAX_STUFFED_LEN, MAX_WIRE_LEN, VERSION,
 };

@@ -96,19 +96,35 @@ fn event() -> impl Strategy<Value = Event> {
         })
 }
 
+/// `range` distinct settings with short keys (so that any of them fit a
+/// Heartbeat's body).
+fn settings(range: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Settings> {
+    proptest::collection::btree_map("[a-z][a-z0-9_]{0,15}", value(), range).prop_map(|pairs| {
+        let mut settings = Settings::new();
+        for (key, value) in pairs {
+            settings
+                .push(ConfigKey::parse(&key).unwrap(), value)
+                .unwrap();
+        }
+        settings
+    })
+}
+
 fn heartbeat() -> impl Strategy<Value = Heartbeat> {
     (
         any::<u64>(),
         any::<u32>(),
         any::<u32>(),
         proptest::option::of(0u8..=100),
+        settings(0..=MAX_SETTINGS),
     )
         .prop_map(
-            |(uptime_ms, dropped_frames, pending_from, battery_pct)| Heartbeat {
+            |(uptime_ms, dropped_frames, pending_from, battery_pct, settings)| Heartbeat {
                 uptime_ms,
                 dropped_frames,
                 pending_from,
                 battery_pct,
+                settings,
             },
         )
 }
@@ -124,12 +140,13 @@ fn message() -> impl Strategy<Value = Message> {
             unix_ms: Timestamp::from_millis(ms)
         }
         .into()),
+        settings(1..=MAX_SETTINGS).prop_map(|settings| Config { settings }.into()),
         ("[a-z][a-z0-9_]{0,47}", value()).prop_map(|(key, value)| {
-            Config {
-                key: ConfigKey::parse(&key).unwrap(),
-                value,
-            }
-            .into()
+            let mut settings = Settings::new();
+            settings
+                .push(ConfigKey::parse(&key).unwrap(), value)
+                .unwrap();
+            Config { settings }.into()
         }),
     ]
 }
@@ -216,10 +233,37 @@ fn encode_refuses_what_decode_would_refuse() {
         dropped_frames: 0,
         pending_from: 1,
         battery_pct: Some(101),
+        settings: Settings::new(),
     };
     assert_eq!(
-        refused(heartbeat.into(), node),
+        refused(heartbeat.clone().into(), node),
         Err(EncodeError::OutOfRange("battery"))
+    );
+    let mut long = Settings::new();
+    for i in 0..MAX_SETTINGS {
+        let key = std::format!("k{i}_{}", "x".repeat(40));
+        long.push(ConfigKey::parse(&key).unwrap(), Value::Number(0.1))
+            .unwrap();
+    }
+    let crowded = Heartbeat {
+        battery_pct: None,
+        settings: long.clone(),
+        ..heartbeat
+    };
+    assert_eq!(
+        refused(crowded.into(), node),
+        Err(EncodeError::BodyTooLarge)
+    );
+    let empty = Config {
+        settings: Settings::new(),
+    };
+    assert_eq!(
+        refused(empty.into(), node),
+        Err(EncodeError::OutOfRange("config settings"))
+    );
+    assert_eq!(
+        refused(Config { settings: long }.into(), node),
+        Err(EncodeError::BodyTooLarge)
     );
     let hello = Hello {
         firmware: FirmwareVersion {
@@ -260,6 +304,62 @@ fn encode_refuses_what_decode_would_refuse() {
         encode(&Frame::reliable(node, 1, event), &mut [0u8; 10]),
         Err(EncodeError::BufferTooSmall)
     );
+}
+
+#[test]
+fn settings_refuse_duplicates_and_overflow() {
+    let mut settings = Settings::new();
+    settings.push_number(Setting::WarningM, 0.5).unwrap();
+    assert_eq!(
+        settings.push_number(Setting::WarningM, 0.6),
+        Err(SettingsError::Duplicate)
+    );
+    assert_eq!(
+        settings.push_number(Setting::OverflowM, f64::NAN),
+        Err(SettingsError::NotFinite)
+    );
+    for i in 1..MAX_SETTINGS {
+        let key = ConfigKey::parse(&std::format!("k{i}")).unwrap();
+        settings.push(key, Value::Bool(true)).unwrap();
+    }
+    let key = ConfigKey::parse("one_more").unwrap();
+    assert_eq!(
+        settings.push(key, Value::Bool(true)),
+        Err(SettingsError::TooMany)
+    );
+    assert_eq!(settings.get("warning_m"), Some(&Value::Number(0.5)));
+}
+
+#[test]
+fn defined_settings_have_valid_keys_and_checked_ranges() {
+    for setting in Setting::ALL {
+        assert_eq!(setting.key().unwrap().as_str(), setting.name());
+        assert_eq!(Setting::from_name(setting.name()), Some(setting));
+        let (min, max, _) = setting.range();
+        assert_eq!(setting.check(&Value::Number(min)), Ok(min));
+        assert_eq!(setting.check(&Value::Number(max)), Ok(max));
+        assert!(setting.check(&Value::Number(max + 1.0)).is_err());
+        assert_eq!(
+            setting.check(&Value::Bool(true)),
+            Err(SettingError::NotANumber)
+        );
+    }
+    assert_eq!(Setting::from_name("warning"), None);
+    assert_eq!(
+        Setting::ReportIntervalS.check(&Value::Number(1.5)),
+        Err(SettingError::NotAnInteger)
+    );
+    assert_eq!(
+        Setting::HysteresisM.check(&Value::Number(0.0)),
+        Err(SettingError::OutOfRange {
+            min: 0.001,
+            max: 10.0
+        })
+    );
+    assert!(Setting::WarningM.applies_to(DeviceKind::Drainage));
+    assert!(!Setting::WarningM.applies_to(DeviceKind::Elevator));
+    assert!(Setting::EntrapmentAfterS.applies_to(DeviceKind::Elevator));
+    assert!(!Setting::ReportIntervalS.applies_to(DeviceKind::Gateway));
 }
 
 #[test]

@@ -77,6 +77,19 @@ impl HighWaterDetector {
         self.band
     }
 
+    pub fn config(&self) -> HighWaterConfig {
+        self.config
+    }
+
+    /// New thresholds from the next level on; the current band and alarm
+    /// are kept (the next level moves them). Invalid thresholds are
+    /// refused and the old ones kept.
+    pub fn set_config(&mut self, config: HighWaterConfig) -> Result<(), ConfigError> {
+        config.validate()?;
+        self.config = config;
+        Ok(())
+    }
+
     pub fn update(&mut self, level_m: f32) -> Option<EventTransition> {
         self.band = self.next_band(level_m);
         match self.band {

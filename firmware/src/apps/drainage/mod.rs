@@ -14,6 +14,7 @@ mod board;
 pub mod high_water;
 pub mod rain;
 
+use retrofit_protocols::edge::Setting;
 use retrofit_protocols::DeviceKind;
 
 pub use blockage::{BlockageConfig, BlockageDetector};
@@ -24,6 +25,7 @@ pub use rain::RainAccumulator;
 use super::battery::{BatteryConfig, BatteryMonitor};
 use super::health::{Faults, SensorHealth, SensorId};
 use super::output::{NodeOutput, OutputError, ReportSchedule, Telemetry};
+use super::settings::{ms_as_s, s_as_ms, Configurable, SettingValues};
 use super::NodeApp;
 use crate::error::ConfigError;
 use crate::signal::{Ema, Median};
@@ -49,6 +51,9 @@ pub struct DrainageConfig {
     pub high_water: HighWaterConfig,
     pub blockage: BlockageConfig,
     pub mm_per_tip: f32,
+    /// A rain gauge is fitted. Without one the node reports no rain
+    /// metrics and suspects no blockage (it cannot tell rain from one).
+    pub rain_gauge: bool,
     pub battery: BatteryConfig,
     pub sensor_fault_after: u8,
     pub report_interval_ms: u32,
@@ -62,6 +67,7 @@ impl Default for DrainageConfig {
             high_water: HighWaterConfig::default(),
             blockage: BlockageConfig::default(),
             mm_per_tip: 0.2,
+            rain_gauge: true,
             battery: BatteryConfig::default(),
             sensor_fault_after: 5,
             report_interval_ms: 300_000,
@@ -85,6 +91,7 @@ pub struct DrainageApp {
     high_water: HighWaterDetector,
     blockage: BlockageDetector,
     rain: RainAccumulator,
+    rain_gauge: bool,
     battery: BatteryMonitor,
     battery_pct: Option<f32>,
     health: SensorHealth,
@@ -111,6 +118,7 @@ impl DrainageApp {
             high_water: HighWaterDetector::new(config.high_water)?,
             blockage: BlockageDetector::new(config.blockage)?,
             rain: RainAccumulator::new(config.mm_per_tip)?,
+            rain_gauge: config.rain_gauge,
             battery: BatteryMonitor::new(config.battery)?,
             battery_pct: None,
             health: SensorHealth::new(config.sensor_fault_after),
@@ -141,12 +149,45 @@ impl DrainageApp {
         if let Some(level) = self.level_m() {
             t.number("level_m", f64::from(level))?;
         }
-        t.number("rain_mm_total", f64::from(self.rain.mm_total()))?;
-        t.number("rain_mm_h", f64::from(self.rain.mm_last_hour(now_ms)))?;
+        if self.rain_gauge {
+            t.number("rain_mm_total", f64::from(self.rain.mm_total()))?;
+            t.number("rain_mm_h", f64::from(self.rain.mm_last_hour(now_ms)))?;
+        }
         if let Some(pct) = self.battery_pct {
             t.number("battery_pct", f64::from(pct))?;
         }
         Ok(t)
+    }
+}
+
+/// Settings from the gateway: `report_interval_s`, `warning_m`,
+/// `overflow_m`, `hysteresis_m`.
+impl Configurable for DrainageApp {
+    fn settings(&self) -> SettingValues {
+        let high = self.high_water.config();
+        let mut values = SettingValues::default();
+        values.set(
+            Setting::ReportIntervalS,
+            ms_as_s(self.schedule.interval_ms()),
+        );
+        values.set(Setting::WarningM, f64::from(high.warning_m));
+        values.set(Setting::OverflowM, f64::from(high.overflow_m));
+        values.set(Setting::HysteresisM, f64::from(high.hysteresis_m));
+        values
+    }
+
+    fn reconfigure(&mut self, values: &SettingValues) -> Result<(), ConfigError> {
+        let old = self.high_water.config();
+        let metres = |s, old: f32| values.get(s).map_or(old, |x| x as f32);
+        self.high_water.set_config(HighWaterConfig {
+            warning_m: metres(Setting::WarningM, old.warning_m),
+            overflow_m: metres(Setting::OverflowM, old.overflow_m),
+            hysteresis_m: metres(Setting::HysteresisM, old.hysteresis_m),
+        })?;
+        if let Some(s) = values.get(Setting::ReportIntervalS) {
+            self.schedule.set_interval_ms(u64::from(s_as_ms(s)));
+        }
+        Ok(())
     }
 }
 
@@ -162,7 +203,9 @@ impl NodeApp for DrainageApp {
             let level = self.median.update(raw).and_then(|m| self.average.update(m));
             if let Some(level) = level {
                 out.event(self.high_water.update(level))?;
-                out.event(self.blockage.update(level, self.rain.last_tip_ms(), now_ms))?;
+                if self.rain_gauge {
+                    out.event(self.blockage.update(level, self.rain.last_tip_ms(), now_ms))?;
+                }
             }
         }
         if let Some(pct) = faults.checked(SensorId::Battery, sample.battery_pct, |x| x.is_finite())

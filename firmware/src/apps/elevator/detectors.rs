@@ -56,6 +56,15 @@ impl EntrapmentDetector {
         }
     }
 
+    pub fn after_ms(&self) -> u64 {
+        self.after_ms
+    }
+
+    /// A new delay, applied to the time the car has already been shut in.
+    pub fn set_after_ms(&mut self, after_ms: u32) {
+        self.after_ms = u64::from(after_ms);
+    }
+
     pub fn update(&mut self, car: &CarState, now_ms: u64) -> Option<EventTransition> {
         let shut_in = !car.moving && car.door == DoorState::Closed && car.occupied == Some(true);
         if self.held.held_at_least(shut_in, self.after_ms, now_ms) {

@@ -16,6 +16,7 @@ pub mod door;
 pub mod leveling;
 pub mod motion;
 
+use retrofit_protocols::edge::Setting;
 use retrofit_protocols::DeviceKind;
 
 pub use board::ElevatorBoard;
@@ -29,6 +30,7 @@ pub use motion::{Direction, Motion, MotionConfig, MotionEstimator, TripCounter, 
 
 use super::health::{Faults, SensorHealth, SensorId};
 use super::output::{NodeOutput, OutputError, ReportSchedule, Telemetry};
+use super::settings::{ms_as_s, s_as_ms, Configurable, SettingValues};
 use super::NodeApp;
 use crate::error::ConfigError;
 use crate::sensor::Vector3;
@@ -248,6 +250,32 @@ impl ElevatorApp {
         t.number("trips_total", f64::from(self.trips.total()))?;
         t.number("door_cycles_total", f64::from(self.door_cycles_total))?;
         Ok(t)
+    }
+}
+
+/// Settings from the gateway: `report_interval_s`, `entrapment_after_s`.
+impl Configurable for ElevatorApp {
+    fn settings(&self) -> SettingValues {
+        let mut values = SettingValues::default();
+        values.set(
+            Setting::ReportIntervalS,
+            ms_as_s(self.schedule.interval_ms()),
+        );
+        values.set(
+            Setting::EntrapmentAfterS,
+            ms_as_s(self.entrapment.after_ms()),
+        );
+        values
+    }
+
+    fn reconfigure(&mut self, values: &SettingValues) -> Result<(), ConfigError> {
+        if let Some(s) = values.get(Setting::EntrapmentAfterS) {
+            self.entrapment.set_after_ms(s_as_ms(s));
+        }
+        if let Some(s) = values.get(Setting::ReportIntervalS) {
+            self.schedule.set_interval_ms(u64::from(s_as_ms(s)));
+        }
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@
 mod board;
 pub mod occupancy;
 
+use retrofit_protocols::edge::Setting;
 use retrofit_protocols::DeviceKind;
 
 pub use board::ParkingBoard;
@@ -15,6 +16,7 @@ pub use occupancy::{OccupancyConfig, OccupancyDetector};
 use super::battery::{BatteryConfig, BatteryMonitor};
 use super::health::{Faults, SensorHealth, SensorId};
 use super::output::{NodeOutput, OutputError, ReportSchedule, Telemetry};
+use super::settings::{ms_as_s, s_as_ms, Configurable, SettingValues};
 use super::NodeApp;
 use crate::error::ConfigError;
 use crate::sensor::Vector3;
@@ -79,6 +81,25 @@ impl ParkingApp {
             t.number("battery_pct", f64::from(pct))?;
         }
         Ok(t)
+    }
+}
+
+/// Settings from the gateway: `report_interval_s`.
+impl Configurable for ParkingApp {
+    fn settings(&self) -> SettingValues {
+        let mut values = SettingValues::default();
+        values.set(
+            Setting::ReportIntervalS,
+            ms_as_s(self.schedule.interval_ms()),
+        );
+        values
+    }
+
+    fn reconfigure(&mut self, values: &SettingValues) -> Result<(), ConfigError> {
+        if let Some(s) = values.get(Setting::ReportIntervalS) {
+            self.schedule.set_interval_ms(u64::from(s_as_ms(s)));
+        }
+        Ok(())
     }
 }
 

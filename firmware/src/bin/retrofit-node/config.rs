@@ -284,7 +284,8 @@ impl TransmitterSection {
 #[serde(deny_unknown_fields)]
 pub struct DrainageSection {
     pub level: LevelSection,
-    pub rain_line: u32,
+    /// The rain gauge's GPIO line; without one the node has no gauge.
+    pub rain_line: Option<u32>,
     pub mm_per_tip: Option<f32>,
     pub warning_m: Option<f32>,
     pub overflow_m: Option<f32>,
@@ -297,6 +298,7 @@ impl DrainageSection {
         let high = defaults.high_water;
         DrainageConfig {
             mm_per_tip: self.mm_per_tip.unwrap_or(defaults.mm_per_tip),
+            rain_gauge: self.rain_line.is_some(),
             high_water: HighWaterConfig {
                 warning_m: self.warning_m.unwrap_or(high.warning_m),
                 overflow_m: self.overflow_m.unwrap_or(high.overflow_m),
@@ -331,6 +333,12 @@ impl NodeFile {
         Ok(file)
     }
 
+    fn has_rain_gauge(&self) -> bool {
+        self.drainage
+            .as_ref()
+            .is_some_and(|d| d.rain_line.is_some())
+    }
+
     /// The section of the node's kind, and the buses it needs, are present.
     fn check_sections(&self) -> Result<(), ConfigFileError> {
         let missing = |what: &str| {
@@ -344,7 +352,8 @@ impl NodeFile {
             DeviceKind::Elevator | DeviceKind::Parking if self.i2c.is_none() => missing("i2c"),
             DeviceKind::Parking if self.parking.is_none() => missing("parking"),
             DeviceKind::Drainage if self.drainage.is_none() => missing("drainage"),
-            DeviceKind::Elevator | DeviceKind::Drainage if self.gpio.is_none() => missing("gpio"),
+            DeviceKind::Elevator if self.gpio.is_none() => missing("gpio"),
+            DeviceKind::Drainage if self.gpio.is_none() && self.has_rain_gauge() => missing("gpio"),
             DeviceKind::EvCharger | DeviceKind::Gateway => Err(ConfigFileError::Invalid(format!(
                 "node.kind = {:?} has no node application (elevator, parking or drainage)",
                 self.node.kind.as_str()
@@ -382,6 +391,20 @@ mod tests {
             panic!("{:?}", file.drainage);
         };
         assert_eq!(t.loop_config().unwrap().range_max_m, 5.0);
+    }
+
+    #[test]
+    fn a_drainage_node_without_rain_gauge_needs_no_gpio() {
+        let gpio = "[gpio]\nchip = \"/dev/gpiochip0\"\nactive_low = true        # contacts switch to ground with pull-ups\ndebounce_ms = 20\n";
+        assert!(EXAMPLE.contains(gpio));
+        let no_gpio = EXAMPLE.replace(gpio, "");
+        assert!(
+            NodeFile::parse(&no_gpio).is_err(),
+            "the rain gauge needs it"
+        );
+        let no_gauge = no_gpio.replace("rain_line = 21", "");
+        let file = NodeFile::parse(&no_gauge).unwrap();
+        assert!(!file.drainage.unwrap().app_config().rain_gauge);
     }
 
     #[test]

@@ -4,11 +4,15 @@
 //! serial port.
 //!
 //! Usage: `retrofit-node -c FILE` (see `firmware/retrofit-node.example.toml`).
-//! Exits non-zero with a message when the configuration or a device cannot
-//! be used, or when the link's port fails; never panics on input.
+//! Settings the gateway sends (Config frames) are applied to the running
+//! application and saved beside FILE (`state`), so they win over FILE's
+//! values after a restart too. Exits non-zero with a message when the
+//! configuration or a device cannot be used, or when the link's port
+//! fails; never panics on input.
 
 mod config;
 mod hardware;
+mod state;
 mod uplink;
 
 use std::path::PathBuf;
@@ -19,7 +23,8 @@ use linux_embedded_hal::I2cdev;
 use retrofit_firmware::apps::drainage::{DrainageApp, DrainageBoard};
 use retrofit_firmware::apps::elevator::{ElevatorApp, ElevatorBoard};
 use retrofit_firmware::apps::parking::{ParkingApp, ParkingBoard};
-use retrofit_firmware::apps::{Node, NodeApp, OutputError, SampleSource};
+use retrofit_firmware::apps::settings::{apply_and_save, restore};
+use retrofit_firmware::apps::{Configurable, Node, NodeApp, OutputError, SampleSource};
 use retrofit_firmware::drivers::a02yyuw::{A02yyuw, UltrasonicLevel};
 use retrofit_firmware::drivers::analog_percent::AnalogPercent;
 use retrofit_firmware::drivers::level_transmitter::LevelTransmitter;
@@ -29,6 +34,7 @@ use retrofit_protocols::DeviceKind;
 
 use config::{ConfigFileError, LevelSection, NodeFile};
 use hardware::{serial, Clock, Gpio, IioChannel, LevelSource};
+use state::{StateError, StateFile};
 use uplink::{Uplink, UplinkError};
 
 /// Longest sleep between link services.
@@ -55,6 +61,8 @@ enum NodeError {
     Uplink(#[from] UplinkError),
     #[error("node application: {0}")]
     Output(#[from] OutputError),
+    #[error("saved settings: {0}")]
+    State(#[from] StateError),
 }
 
 fn device(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodeError {
@@ -81,7 +89,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), NodeError> {
-    let file = NodeFile::load(&config_path()?)?;
+    let path = config_path()?;
+    let file = NodeFile::load(&path)?;
+    let state = StateFile::beside(&path);
     let clock = Clock::start();
     let node = &file.node;
     let uplink = Uplink::open(
@@ -97,35 +107,74 @@ fn run() -> Result<(), NodeError> {
         "retrofit-node: node {} ({}) polling every {poll_ms} ms",
         node.id, node.kind
     );
+    let serving = Serving {
+        uplink,
+        state,
+        clock,
+        poll_ms,
+    };
     match node.kind {
-        DeviceKind::Elevator => serve(elevator(&file)?, uplink, clock, poll_ms),
-        DeviceKind::Parking => serve(parking(&file)?, uplink, clock, poll_ms),
-        _ => serve(drainage(&file, clock)?, uplink, clock, poll_ms),
+        DeviceKind::Elevator => serving.run(elevator(&file)?),
+        DeviceKind::Parking => serving.run(parking(&file)?),
+        _ => serving.run(drainage(&file, clock)?),
     }
 }
 
-/// Polls the node on schedule and keeps the link serviced in between.
-fn serve<S, A>(
-    mut node: Node<S, A>,
-    mut uplink: Uplink,
+/// What the main loop needs besides the node.
+struct Serving {
+    uplink: Uplink,
+    state: StateFile,
     clock: Clock,
     poll_ms: u64,
-) -> Result<(), NodeError>
-where
-    S: SampleSource,
-    A: NodeApp<Sample = S::Sample>,
-{
-    let mut next_poll = clock.now_ms();
-    loop {
-        let now = clock.now_ms();
-        if now >= next_poll {
-            let output = node.poll(now)?;
-            uplink.queue(&output, now)?;
-            next_poll = now.saturating_add(poll_ms);
+}
+
+impl Serving {
+    /// Applies the saved settings, then polls the node on schedule and
+    /// keeps the link serviced in between.
+    fn run<S, A>(mut self, mut node: Node<S, A>) -> Result<(), NodeError>
+    where
+        S: SampleSource,
+        A: NodeApp<Sample = S::Sample> + Configurable,
+    {
+        if let Some(applied) = restore(&mut node.app, &mut self.state)? {
+            eprintln!(
+                "retrofit-node: saved settings from {}: {applied:?}",
+                self.state.path().display()
+            );
         }
-        uplink.service(now)?;
-        let idle = next_poll.saturating_sub(clock.now_ms()).min(IDLE_MS);
-        std::thread::sleep(Duration::from_millis(idle));
+        let mut next_poll = self.clock.now_ms();
+        loop {
+            let now = self.clock.now_ms();
+            if now >= next_poll {
+                let output = node.poll(now)?;
+                self.uplink.queue(&output, now)?;
+                next_poll = now.saturating_add(self.poll_ms);
+            }
+            for settings in self.uplink.service(now)? {
+                self.apply(&mut node.app, &settings, now);
+            }
+            let idle = next_poll.saturating_sub(self.clock.now_ms()).min(IDLE_MS);
+            std::thread::sleep(Duration::from_millis(idle));
+        }
+    }
+
+    /// Applies a Config, saves what changed, and reports the values in
+    /// effect from the next heartbeat on. A failed save is logged: the
+    /// settings still apply until the next restart.
+    fn apply<A: Configurable>(
+        &mut self,
+        app: &mut A,
+        settings: &retrofit_protocols::edge::Settings,
+        now: u64,
+    ) {
+        match apply_and_save(app, settings, &mut self.state) {
+            Ok(applied) => eprintln!("retrofit-node: settings from the gateway: {applied:?}"),
+            Err(e) => eprintln!("retrofit-node: settings applied but not saved: {e}"),
+        }
+        match app.settings().report() {
+            Ok(report) => self.uplink.report_settings(report, now),
+            Err(e) => eprintln!("retrofit-node: cannot report settings: {e}"),
+        }
     }
 }
 
@@ -238,11 +287,14 @@ fn drainage(
             t.loop_config()?,
         )?),
     };
-    // One gauge for the life of the process, shared with its event thread.
+    // One gauge for the life of the process, shared with its event thread;
+    // without a rain line it counts nothing and the app reports no rain.
     let rain: &'static TipCounter = Box::leak(Box::new(TipCounter::new(DEFAULT_DEBOUNCE_MS)));
-    gpio(file)?
-        .spawn_tip_counter(section.rain_line, rain, clock)
-        .map_err(device(format!("GPIO line {}", section.rain_line)))?;
+    if let Some(line) = section.rain_line {
+        gpio(file)?
+            .spawn_tip_counter(line, rain, clock)
+            .map_err(device(format!("GPIO line {line}")))?;
+    }
     let board = DrainageBoard {
         level,
         rain,

@@ -1,8 +1,9 @@
 //! The node's side of the edge link on a serial port: queues each poll's
 //! telemetry and alarm transitions in the `NodeLink` resend ring, sends
-//! and resends them, sends heartbeats, and handles what the gateway sends
-//! back (acks, time sync, config). Never blocks longer than the port's
-//! read timeout.
+//! and resends them, sends heartbeats (with the settings report once the
+//! gateway has sent a Config), and handles what the gateway sends back
+//! (acks, time sync; Config frames are acknowledged and handed to the
+//! caller to apply). Never blocks longer than the port's read timeout.
 
 use std::io;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use linux_embedded_hal::serialport::{SerialPort, TTYPort};
 use retrofit_firmware::apps::NodeOutput;
 use retrofit_firmware::link::{Backoff, NodeLink, QueueError, SendError};
-use retrofit_protocols::edge::{FrameDecoder, MetricsError, NodeId};
+use retrofit_protocols::edge::{Capabilities, FrameDecoder, MetricsError, NodeId, Settings};
 use retrofit_protocols::{DeviceKind, IdError};
 
 use super::hardware::{serial, StdIo};
@@ -43,10 +44,13 @@ pub struct Uplink {
     heartbeat_ms: u64,
     next_heartbeat_ms: u64,
     battery_pct: Option<u8>,
+    /// The settings in effect, reported in heartbeats once set.
+    report: Option<Settings>,
 }
 
 impl Uplink {
-    /// Opens the port and queues the Hello.
+    /// Opens the port and queues the Hello (with the `CONFIG` capability:
+    /// this node applies Config frames).
     pub fn open(
         path: &str,
         baud: u32,
@@ -57,7 +61,9 @@ impl Uplink {
     ) -> Result<Self, UplinkError> {
         let node = NodeId::new(node).map_err(|_| UplinkError::NodeId)?;
         let mut link = NodeLink::new(node, Backoff::DEFAULT);
-        link.queue(retrofit_firmware::hello(kind), now_ms)?;
+        let mut hello = retrofit_firmware::hello(kind);
+        hello.capabilities = hello.capabilities.union(Capabilities::CONFIG);
+        link.queue(hello, now_ms)?;
         Ok(Self {
             link,
             port: serial(path, baud, Duration::from_millis(10))?,
@@ -65,7 +71,15 @@ impl Uplink {
             heartbeat_ms: heartbeat_s.saturating_mul(1000),
             next_heartbeat_ms: now_ms,
             battery_pct: None,
+            report: None,
         })
+    }
+
+    /// From now on every heartbeat reports `settings`, and the next one
+    /// goes out at once.
+    pub fn report_settings(&mut self, settings: Settings, now_ms: u64) {
+        self.report = Some(settings);
+        self.next_heartbeat_ms = now_ms;
     }
 
     /// Queues a poll's output, stamped with the link's clock.
@@ -81,21 +95,25 @@ impl Uplink {
         Ok(())
     }
 
-    /// Sends what is due, a heartbeat when due, and handles incoming frames.
-    pub fn service(&mut self, now_ms: u64) -> Result<(), UplinkError> {
+    /// Sends what is due, a heartbeat when due, and handles incoming
+    /// frames; returns the settings of the Config frames received (already
+    /// acknowledged), for the caller to apply.
+    pub fn service(&mut self, now_ms: u64) -> Result<Vec<Settings>, UplinkError> {
         self.link.poll(now_ms, &mut self.port)?;
         if now_ms >= self.next_heartbeat_ms {
+            let report = self.report.clone().unwrap_or_default();
             self.link
-                .heartbeat(now_ms, self.battery_pct, &mut self.port)?;
+                .heartbeat_reporting(now_ms, self.battery_pct, &report, &mut self.port)?;
             self.next_heartbeat_ms = now_ms.saturating_add(self.heartbeat_ms);
         }
         self.receive(now_ms)
     }
 
-    fn receive(&mut self, now_ms: u64) -> Result<(), UplinkError> {
+    fn receive(&mut self, now_ms: u64) -> Result<Vec<Settings>, UplinkError> {
+        let mut configs = Vec::new();
         let waiting = self.port.0.bytes_to_read().map_err(io::Error::from)?;
         if waiting == 0 {
-            return Ok(());
+            return Ok(configs);
         }
         let mut buf = [0u8; 256];
         let n = embedded_io::Read::read(&mut self.port, &mut buf)?;
@@ -104,12 +122,12 @@ impl Uplink {
             match frame {
                 Ok(frame) => {
                     if let Some(config) = self.link.receive(&frame, now_ms, &mut self.port)? {
-                        eprintln!("retrofit-node: config {} = {:?} acknowledged; settings come from the node's file", config.key, config.value);
+                        configs.push(config.settings);
                     }
                 }
                 Err(e) => eprintln!("retrofit-node: bad frame from the gateway: {e}"),
             }
         }
-        Ok(())
+        Ok(configs)
     }
 }

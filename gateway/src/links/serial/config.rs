@@ -1,5 +1,8 @@
 //! The `[[link]] type = "serial"` entry and its devices (spec §9): the
-//! port path, the line speed, and the node id (`address`) of each device.
+//! port path, the line speed, the node id (`address`) of each device, and
+//! the node settings sent to it in Config frames (EDGE_LINK.md §5): each
+//! must be one its kind uses, a number in the setting's range, and
+//! `warning_m` must be below `overflow_m` when both are given.
 //!
 //! Every problem is reported at its place in the file; a config that loads
 //! is complete. This module never opens the port.
@@ -8,8 +11,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use retrofit_protocols::edge::NodeId;
-use retrofit_protocols::Id;
+use retrofit_protocols::edge::{NodeId, Setting, Settings};
+use retrofit_protocols::{DeviceKind, Id, Value};
+use toml::Spanned;
 
 use crate::config::error::Problems;
 use crate::devices::{Device, DeviceEntry};
@@ -29,6 +33,8 @@ pub struct SerialLinkConfig {
     pub baud: u32,
     /// Device by the node id it is configured at.
     pub devices: HashMap<NodeId, Arc<Device>>,
+    /// The settings configured for a node, by node id (none: no Config).
+    pub settings: HashMap<NodeId, Settings>,
     pub site: Id,
 }
 
@@ -70,12 +76,13 @@ impl SerialLinkConfig {
                 None
             }
         };
-        let devices = devices_by_node(devices, problems);
+        let (devices, settings) = devices_by_node(devices, problems);
         Some(Self {
             id: entry.id.into_inner(),
             port: port?,
             baud,
             devices,
+            settings,
             site: site.clone(),
         })
     }
@@ -99,14 +106,26 @@ fn refuse_broker_keys(entry: &LinkEntry, problems: &mut Problems<'_>) {
     }
 }
 
-/// Each device's `address`, checked and unique on the link.
+/// Keys a device on a serial link may have.
+const DEVICE_KEYS: [&str; 6] = [
+    "address",
+    "report_interval_s",
+    "warning_m",
+    "overflow_m",
+    "hysteresis_m",
+    "entrapment_after_s",
+];
+
+/// Each device's `address`, checked and unique on the link, and its
+/// settings.
 fn devices_by_node(
     devices: &[(&DeviceEntry, &Arc<Device>)],
     problems: &mut Problems<'_>,
-) -> HashMap<NodeId, Arc<Device>> {
+) -> (HashMap<NodeId, Arc<Device>>, HashMap<NodeId, Settings>) {
     let mut by_node = HashMap::new();
+    let mut settings = HashMap::new();
     for (entry, device) in devices {
-        if !check_device_keys(entry, &["address"], "address", problems) {
+        if !check_device_keys(entry, &DEVICE_KEYS, "address", problems) {
             continue;
         }
         let Some(address) = &entry.address else {
@@ -125,6 +144,66 @@ fn devices_by_node(
                 format!("duplicate address {node} on this link"),
             );
         }
+        let node_settings = checked_settings(entry, problems);
+        if !node_settings.is_empty() {
+            settings.insert(node, node_settings);
+        }
     }
-    by_node
+    (by_node, settings)
+}
+
+/// The device's settings that are valid; each invalid one is reported at
+/// its value.
+fn checked_settings(entry: &DeviceEntry, problems: &mut Problems<'_>) -> Settings {
+    let mut settings = Settings::new();
+    for (setting, value) in entry.settings() {
+        if let Some(x) = checked_setting(setting, entry.kind, value, problems) {
+            // At most five settings, each once: always fits.
+            let _ = settings.push_number(setting, x);
+        }
+    }
+    let level = |s: Setting| match settings.get(s.name()) {
+        Some(Value::Number(x)) => Some(*x),
+        _ => None,
+    };
+    if let (Some(warning), Some(overflow), Some(span)) = (
+        level(Setting::WarningM),
+        level(Setting::OverflowM),
+        entry.overflow_m.as_ref().map(Spanned::span),
+    ) {
+        if overflow <= warning {
+            problems.at(
+                span,
+                format!("overflow_m must be above warning_m ({warning})"),
+            );
+        }
+    }
+    settings
+}
+
+fn checked_setting(
+    setting: Setting,
+    kind: DeviceKind,
+    value: &Spanned<toml::Value>,
+    problems: &mut Problems<'_>,
+) -> Option<f64> {
+    if !setting.applies_to(kind) {
+        problems.at(
+            value.span(),
+            format!("{setting} is not a setting of {kind} nodes"),
+        );
+        return None;
+    }
+    let number = match value.get_ref() {
+        toml::Value::Integer(i) => Value::Number(*i as f64),
+        toml::Value::Float(x) => Value::Number(*x),
+        _ => Value::Bool(false),
+    };
+    match setting.check(&number) {
+        Ok(x) => Some(x),
+        Err(e) => {
+            problems.at(value.span(), format!("{setting} {e}"));
+            None
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! The serial port's I/O loop: opens the port (retrying with capped
 //! backoff while it is missing), reads frames into the [`Receiver`],
 //! submits their records to the intake, writes the Acks that commits
-//! release, and broadcasts a TimeSync when the port opens and every
+//! release and the Config frames the receiver has due (at once after the
+//! frame that started a node's session, resends on their own timer), and
+//! broadcasts a TimeSync when the port opens and every
 //! [`TIME_SYNC_PERIOD`].
 //!
 //! A read error or end of file (a USB adapter unplugged, a pseudo-terminal
@@ -11,7 +13,7 @@
 //! are acknowledged on the next resend. Stops on the link's cancellation
 //! token; never acknowledges anything that is not durable.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use retrofit_protocols::edge::{encode, Frame, MAX_WIRE_LEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -104,6 +106,7 @@ impl OpenPort<'_> {
         let mut buf = [0u8; 1024];
         let mut time_sync = tokio::time::interval(TIME_SYNC_PERIOD);
         loop {
+            let config_due = self.receiver.next_config_due();
             let step = tokio::select! {
                 biased;
                 _ = stop.cancelled() => return Ended::Stopped,
@@ -114,6 +117,7 @@ impl OpenPort<'_> {
                     Err(e) => Err(Ended::Lost(e.to_string())),
                 },
                 _ = time_sync.tick() => self.send(&Receiver::time_sync(now())).await,
+                () = sleep_until(config_due) => self.send_configs().await,
             };
             if let Err(ended) = step {
                 return ended;
@@ -149,6 +153,14 @@ impl OpenPort<'_> {
                 Action::Send(frame) => self.send(&frame).await?,
                 Action::Submit(records, commit) => self.submit(records, commit).await?,
             }
+        }
+        self.send_configs().await
+    }
+
+    /// Writes the Config frames due now.
+    async fn send_configs(&mut self) -> Result<(), Ended> {
+        for frame in self.receiver.due_configs(Instant::now()) {
+            self.send(&frame).await?;
         }
         Ok(())
     }
@@ -191,5 +203,13 @@ impl OpenPort<'_> {
                 Ok(())
             }
         }
+    }
+}
+
+/// Sleeps until `at`; forever without one.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
     }
 }

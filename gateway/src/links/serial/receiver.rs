@@ -22,23 +22,34 @@
 //!   it is what a cable or a reset produces. A frame that passed its CRC
 //!   but is refused (unknown version or type, bad length or field) came
 //!   from a real sender: counted and dead-lettered, with its bytes in hex.
+//! - A node with settings in its `[[device]]` entry is sent them in a
+//!   Config frame when its session starts: at its Hello (if it announces
+//!   `CONFIG`; otherwise a warning is logged) and at the first frame heard
+//!   from it without a Hello (the gateway restarted, maybe with changed
+//!   settings, while the node kept running). Resends and their limits are
+//!   `push`'s. The node's Ack (sequence number at least 1: a node has
+//!   queued its Hello before it can answer) ends the resends; its next
+//!   Heartbeat with a settings report is compared with the configuration
+//!   and the result logged.
 //! - Gateway-to-node frames heard on the line (an RS-485 adapter's echo of
-//!   our own, a node's Ack of a Config this gateway never sends) are
-//!   ignored.
+//!   our own: TimeSync, Config, and Acks, which the gateway always sends
+//!   with sequence number 0) are ignored.
 //!
 //! Nothing here does I/O or reads a clock: the caller passes the time.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use retrofit_protocols::edge::{
-    Ack, Capabilities, DecodeError, Frame, Heartbeat, Message, NodeId, TimeSync,
+    Ack, Capabilities, DecodeError, Frame, Heartbeat, Hello, Message, NodeId, TimeSync,
 };
 use retrofit_protocols::Timestamp;
 
 use super::config::SerialLinkConfig;
 use super::frames::Received;
 use super::node::NodeState;
+use super::push::{ConfigPush, ReportCheck};
 use super::rejects::{decode_reason, hex, is_line_noise, kind_mismatch};
 use super::session::Admission;
 use crate::devices::Device;
@@ -71,6 +82,7 @@ pub struct Commit {
 pub struct Receiver {
     config: Arc<SerialLinkConfig>,
     nodes: HashMap<NodeId, NodeState>,
+    push: ConfigPush,
 }
 
 impl Receiver {
@@ -78,7 +90,19 @@ impl Receiver {
         Self {
             config,
             nodes: HashMap::new(),
+            push: ConfigPush::default(),
         }
+    }
+
+    /// The Config frames to write now (first sends and resends), for the
+    /// monotonic time `now`.
+    pub fn due_configs(&mut self, now: Instant) -> Vec<Frame> {
+        self.push.due(now, &self.config.settings)
+    }
+
+    /// When [`Self::due_configs`] next has something to send.
+    pub fn next_config_due(&self) -> Option<Instant> {
+        self.push.next_due()
     }
 
     /// Decides what a received frame (or decoding failure) leads to.
@@ -132,12 +156,20 @@ impl Receiver {
         wire: &[u8],
         now: Timestamp,
     ) -> Vec<Action> {
+        if let Message::Ack(ack) = &frame.message {
+            self.node_ack(ctx, frame, ack);
+            return Vec::new();
+        }
         if !frame.message.message_type().is_from_node() {
             return Vec::new();
         }
         let Some(device) = self.config.devices.get(&frame.node).cloned() else {
             return self.unknown_node(ctx, frame, fingerprint, wire);
         };
+        let first_contact = !self.nodes.contains_key(&frame.node);
+        if first_contact && !matches!(frame.message, Message::Hello(_)) {
+            self.start_config(frame.node);
+        }
         if let Message::Heartbeat(hb) = &frame.message {
             return self.heartbeat(ctx, &device, frame.node, hb, now);
         }
@@ -177,6 +209,20 @@ impl Receiver {
         if lost > 0 {
             tracing::warn!(link = %ctx.link, device = %device.id, lost, dropped_total = hb.dropped_frames, "node gave up on frames it could not deliver");
         }
+        if !hb.settings.is_empty() {
+            let configured = self.config.settings.get(&id);
+            match self.push.reported(id, &hb.settings, configured) {
+                Some(ReportCheck::Matches) => {
+                    let reported = settings_text(&hb.settings);
+                    tracing::info!(link = %ctx.link, device = %device.id, %reported, "node runs with the configured settings");
+                }
+                Some(ReportCheck::Differs(keys)) => {
+                    tracing::warn!(link = %ctx.link, device = %device.id, differs = ?keys, "node runs with other settings than configured (refused or out of its range)");
+                }
+                None => {}
+            }
+        }
+        let node = self.nodes.entry(id).or_default();
         ctx.presence.seen(&device.id, now);
         node.session
             .ack()
@@ -192,6 +238,7 @@ impl Receiver {
         } = *incoming;
         let node = self.nodes.entry(frame.node).or_default();
         let mut actions = Vec::new();
+        let generation_before = node.session.generation();
         let admission = match &frame.message {
             Message::Hello(hello) => {
                 if hello.capabilities.contains(Capabilities::TIME_SYNC) {
@@ -207,6 +254,14 @@ impl Receiver {
             _ => node.session.admit(frame.seq, fingerprint),
         };
         let generation = Some(node.session.generation());
+        if let Message::Hello(hello) = &frame.message {
+            if generation != Some(generation_before) {
+                self.hello_config(incoming.ctx, incoming.device, frame.node, hello);
+            }
+        }
+        let Some(node) = self.nodes.get_mut(&frame.node) else {
+            return actions;
+        };
         match admission {
             Admission::New => {
                 let records = self.records(incoming);
@@ -225,6 +280,35 @@ impl Receiver {
             }
         }
         actions
+    }
+
+    /// A new session after a Hello: the node's settings, if it applies
+    /// Config frames.
+    fn hello_config(&mut self, ctx: &LinkContext, device: &Device, id: NodeId, hello: &Hello) {
+        if !self.config.settings.contains_key(&id) {
+            return;
+        }
+        if hello.capabilities.contains(Capabilities::CONFIG) {
+            self.start_config(id);
+        } else {
+            tracing::warn!(link = %ctx.link, device = %device.id, "device has settings but its node does not apply Config frames; not sent");
+        }
+    }
+
+    fn start_config(&mut self, id: NodeId) {
+        self.push.start(id, self.config.settings.get(&id));
+    }
+
+    /// An Ack from a node (header sequence >= 1) may end a Config's resends;
+    /// one with sequence 0 is the echo of the gateway's own.
+    fn node_ack(&mut self, ctx: &LinkContext, frame: &Frame, ack: &Ack) {
+        if frame.seq == 0 || frame.node.is_broadcast() {
+            return;
+        }
+        if self.push.acked(frame.node, ack) {
+            let device = self.config.devices.get(&frame.node).map(|d| d.id.clone());
+            tracing::info!(link = %ctx.link, node = %frame.node, device = ?device, "node acknowledged its settings");
+        }
     }
 
     /// The journal records of a new reliable frame.
@@ -315,4 +399,13 @@ struct Incoming<'a> {
 
 fn send_ack(node: NodeId, ack: Ack) -> Action {
     Action::Send(Box::new(Frame::unsequenced(node, 0, ack)))
+}
+
+/// `key=value, ...` for a log line.
+fn settings_text(settings: &retrofit_protocols::edge::Settings) -> String {
+    let pairs = settings.pairs().iter().map(|(key, value)| match value {
+        retrofit_protocols::Value::Number(x) => format!("{key}={}", *x as f32),
+        other => format!("{key}={other:?}"),
+    });
+    pairs.collect::<Vec<_>>().join(", ")
 }

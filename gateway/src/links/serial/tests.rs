@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use retrofit_protocols::edge::{
-    cobs, crc16, encode, Ack, Capabilities, Event, FirmwareVersion, Frame, Heartbeat, Hello,
-    Message, NodeId, Stamp, Telemetry, MAX_WIRE_LEN,
+    cobs, crc16, encode, Ack, Capabilities, Config, Event, FirmwareVersion, Frame, Heartbeat,
+    Hello, Message, NodeId, Setting, Settings, Stamp, Telemetry, MAX_WIRE_LEN,
 };
 use retrofit_protocols::reading::{Body, Reading};
 use retrofit_protocols::{
@@ -78,7 +78,15 @@ fn heartbeat(uptime_ms: u64, pending_from: u32) -> Heartbeat {
         dropped_frames: 0,
         pending_from,
         battery_pct: None,
+        settings: Settings::new(),
     }
+}
+
+/// What the gateway is configured to send the drainage node.
+fn drain_settings() -> Settings {
+    let mut s = Settings::new();
+    s.push_number(Setting::WarningM, 0.5).unwrap();
+    s
 }
 
 fn alarm(state: EventState) -> Event {
@@ -131,6 +139,7 @@ impl Rig {
                 (node(LIFT), devices[1].clone()),
             ]
             .into(),
+            settings: [(node(DRAIN), drain_settings())].into(),
             site,
         };
         let counters = Arc::new(Counters::default());
@@ -237,6 +246,16 @@ impl Rig {
             .await;
         assert_eq!(acks(&sent), [(node(n), Ack::cumulative(1))]);
     }
+}
+
+/// The Config frames among `sent`, as (node, seq, settings).
+fn configs(sent: &[Frame]) -> Vec<(NodeId, u32, Settings)> {
+    sent.iter()
+        .filter_map(|f| match &f.message {
+            Message::Config(c) if f.ack_requested => Some((f.node, f.seq, c.settings.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 fn acks(sent: &[Frame]) -> Vec<(NodeId, Ack)> {
@@ -587,4 +606,99 @@ proptest::proptest! {
             }
         }
     }
+}
+
+fn with_config(kind: DeviceKind) -> Hello {
+    let mut h = hello(kind);
+    h.capabilities = h.capabilities.union(Capabilities::CONFIG);
+    h
+}
+
+#[tokio::test]
+async fn settings_go_out_at_hello_and_are_resent_until_the_node_acks() {
+    let mut rig = Rig::start();
+    let t0 = std::time::Instant::now();
+    assert!(rig.receiver.due_configs(t0).is_empty(), "no session yet");
+    rig.exchange(
+        &Frame::reliable(node(DRAIN), 1, with_config(DeviceKind::Drainage)),
+        NOW,
+    )
+    .await;
+    let first = rig.receiver.due_configs(t0);
+    assert_eq!(configs(&first), [(node(DRAIN), 1, drain_settings())]);
+    let resend_at = rig.receiver.next_config_due().unwrap();
+    assert!(
+        rig.receiver.due_configs(t0).is_empty(),
+        "not before its time"
+    );
+    assert_eq!(configs(&rig.receiver.due_configs(resend_at)).len(), 1);
+
+    // The echo of the gateway's own Ack (sequence 0) is not the node's.
+    let echo = Frame::unsequenced(node(DRAIN), 0, Ack::cumulative(5));
+    assert!(rig.exchange(&echo, NOW).await.is_empty());
+    assert!(rig.receiver.next_config_due().is_some());
+    let node_ack = Frame::unsequenced(node(DRAIN), 1, Ack::cumulative(1));
+    assert!(rig.exchange(&node_ack, NOW).await.is_empty());
+    assert_eq!(rig.receiver.next_config_due(), None, "acknowledged");
+    assert!(rig.receiver.due_configs(resend_at + push_max()).is_empty());
+
+    // A resent Hello is not a new session; a reboot is.
+    rig.exchange(
+        &Frame::reliable(node(DRAIN), 1, with_config(DeviceKind::Drainage)),
+        NOW,
+    )
+    .await;
+    assert!(rig.receiver.due_configs(t0).is_empty());
+    rig.exchange(&telemetry_frame(DRAIN, 2, Stamp::Unix(NOW), 1.0), NOW)
+        .await;
+    rig.exchange(
+        &Frame::reliable(node(DRAIN), 1, with_config(DeviceKind::Drainage)),
+        NOW,
+    )
+    .await;
+    assert_eq!(configs(&rig.receiver.due_configs(t0))[0].1, 2, "rebooted");
+}
+
+fn push_max() -> Duration {
+    Duration::from_secs(3_600)
+}
+
+#[tokio::test]
+async fn settings_go_out_at_first_contact_without_a_hello() {
+    let mut rig = Rig::start();
+    let t0 = std::time::Instant::now();
+    // The gateway restarted; the node kept running and sends a reading.
+    rig.exchange(&telemetry_frame(DRAIN, 40, Stamp::Unix(NOW), 1.0), NOW)
+        .await;
+    assert_eq!(configs(&rig.receiver.due_configs(t0)).len(), 1);
+    // Later frames of the same session send nothing more.
+    rig.exchange(
+        &Frame::unsequenced(node(DRAIN), 40, heartbeat(9_000, 41)),
+        NOW,
+    )
+    .await;
+    assert!(rig.receiver.due_configs(t0).is_empty());
+    // The lift has no settings: nothing for it.
+    rig.exchange(&telemetry_frame(LIFT, 7, Stamp::Unix(NOW), 1.0), NOW)
+        .await;
+    assert!(rig.receiver.due_configs(t0).is_empty());
+}
+
+#[tokio::test]
+async fn a_node_without_the_config_capability_is_not_sent_settings() {
+    let mut rig = Rig::start();
+    rig.boot(DRAIN, DeviceKind::Drainage).await;
+    let t0 = std::time::Instant::now();
+    assert!(rig.receiver.due_configs(t0).is_empty());
+    assert_eq!(rig.receiver.next_config_due(), None);
+}
+
+#[tokio::test]
+async fn a_config_frame_heard_on_the_line_is_the_gateways_own_echo() {
+    let mut rig = Rig::start();
+    let config = Config {
+        settings: drain_settings(),
+    };
+    let echo = Frame::reliable(node(DRAIN), 1, config);
+    assert!(rig.hear(&echo, NOW).is_empty());
 }
