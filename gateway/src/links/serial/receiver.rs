@@ -207,6 +207,7 @@ impl Receiver {
         let node = self.nodes.entry(id).or_default();
         let lost = node.heartbeat(hb, now);
         if lost > 0 {
+            ctx.counters.lost(ctx.source.as_str(), u64::from(lost));
             tracing::warn!(link = %ctx.link, device = %device.id, lost, dropped_total = hb.dropped_frames, "node gave up on frames it could not deliver");
         }
         if !hb.settings.is_empty() {

@@ -553,6 +553,20 @@ async fn first_contact_without_hello_waits_for_a_heartbeat_to_ack() {
 }
 
 #[tokio::test]
+async fn frames_a_node_gave_up_on_are_counted_as_lost() {
+    let mut rig = Rig::start();
+    rig.boot(DRAIN, DeviceKind::Drainage).await;
+    for seq in [2, 5] {
+        rig.exchange(&telemetry_frame(DRAIN, seq, Stamp::Unix(NOW), 1.0), NOW)
+            .await;
+    }
+    // The node now holds nothing before 7: 3, 4 and 6 never arrived.
+    let hb = Frame::unsequenced(node(DRAIN), 8, heartbeat(5_000, 7));
+    rig.exchange(&hb, NOW).await;
+    assert_eq!(rig.counters.lost_snapshot().get("serial"), Some(&3));
+}
+
+#[tokio::test]
 async fn a_reboot_starts_a_new_session_and_time_sync_answers_hello() {
     let mut rig = Rig::start();
     let hello_frame = Frame::reliable(node(DRAIN), 1, hello(DeviceKind::Drainage));
