@@ -1,6 +1,11 @@
 //! The forwarder: drives one output from the journal, at least once, from
 //! the output's durable cursor.
 //!
+//! Cursor acks are recorded in memory and written by the journal's next
+//! append; when none comes for a moment (or they cover many entries) the
+//! forwarder writes them itself, so that a busy pipeline spends no
+//! transaction per batch on cursors.
+//!
 //! Each round serves the urgent lane first (alarms and status reach the
 //! output within one batch even behind a huge telemetry backlog), then one
 //! bulk batch paced by a token bucket (`drain_rate`). A batch closes when
@@ -133,6 +138,7 @@ pub async fn run_forwarder<O: Output>(
     let reader = blocking(move || reader_journal.reader(&name)).await?;
     let mut forwarder = Forwarder {
         source: Source(Arc::new(Mutex::new(reader))),
+        journal: journal.clone(),
         changes: journal.changes(),
         bucket: TokenBucket::new(cfg.drain_rate, cfg.batch_max, Instant::now()),
         backoff: Backoff::new(cfg.retry_initial, cfg.retry_max),
@@ -178,6 +184,7 @@ enum Delivery {
 
 struct Forwarder<O> {
     source: Source,
+    journal: Journal,
     changes: watch::Receiver<u64>,
     bucket: TokenBucket,
     backoff: Backoff,
@@ -285,8 +292,11 @@ impl<O: Output> Forwarder<O> {
         };
         match result {
             Ok(()) => {
-                self.source.ack(lane, upto).await?;
+                self.source.ack(lane, upto)?;
                 self.count_delivered(lane, batch.len());
+                if self.journal.acks_due_in() == Some(Duration::ZERO) {
+                    self.write_acks().await;
+                }
                 Ok(Delivery::Accepted)
             }
             Err(OutputError::Retry { reason, after }) => {
@@ -347,12 +357,28 @@ impl<O: Output> Forwarder<O> {
     }
 
     /// Sleeps until `until`, shutdown, or (if `wake_on_append`) an append.
+    /// Cursor acks that fall due meanwhile (no append carried them) are
+    /// written first.
     async fn wait(&mut self, until: Instant, wake_on_append: bool) {
-        let changes = &mut self.changes;
-        tokio::select! {
-            () = self.shutdown.cancelled() => {}
-            () = tokio::time::sleep_until(until) => {}
-            _ = changes.changed(), if wake_on_append => {}
+        loop {
+            let due = self.journal.acks_due_in();
+            let changes = &mut self.changes;
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                () = tokio::time::sleep_until(until) => return,
+                _ = changes.changed(), if wake_on_append => return,
+                () = tokio::time::sleep(due.unwrap_or_default()), if due.is_some() => {
+                    self.write_acks().await;
+                }
+            }
+        }
+    }
+
+    /// Writes the pending cursor acks on the blocking pool.
+    async fn write_acks(&mut self) {
+        let journal = self.journal.clone();
+        if let Err(e) = blocking(move || journal.persist_acks()).await {
+            tracing::warn!(output = self.output.name(), error = %e, "cursor not written; the next append carries it");
         }
     }
 }
@@ -390,8 +416,14 @@ impl Source {
         }
     }
 
-    async fn ack(&self, lane: Lane, upto_pos: u64) -> Result<(), ForwarderError> {
-        self.with_reader(move |r| r.ack(lane, upto_pos)).await
+    /// Moves the cursor in memory; the journal writes it with its next
+    /// transaction (see [`Forwarder::wait`] for quiet moments).
+    fn ack(&self, lane: Lane, upto_pos: u64) -> Result<(), ForwarderError> {
+        self.0
+            .lock()
+            .map_err(|_| JournalError::Poisoned)?
+            .ack_deferred(lane, upto_pos)?;
+        Ok(())
     }
 
     async fn with_reader<T, F>(&self, f: F) -> Result<T, ForwarderError>

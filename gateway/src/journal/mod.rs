@@ -38,6 +38,7 @@
 //! This module never acknowledges anything itself, never reorders a lane,
 //! and never drops a record except by the size bound, counted.
 
+mod acks;
 mod config;
 mod error;
 mod lane_state;
@@ -64,6 +65,7 @@ pub use schema::FILE_NAME;
 pub use stats::{JournalStats, LaneStats, OutputLaneStats, OutputStats};
 pub use writer::AppendOutcome;
 
+use acks::AckBook;
 use tail::Tail;
 use writer::Writer;
 
@@ -79,6 +81,8 @@ struct Inner {
     /// Newest committed entries, for readers keeping up (lock order:
     /// writer, then tail).
     tail: Mutex<Tail>,
+    /// Cursor acks not yet written (see `acks`).
+    acks: AckBook,
     changes: watch::Sender<u64>,
 }
 
@@ -93,11 +97,13 @@ impl Journal {
     ) -> Result<Journal, JournalError> {
         let writer = Writer::load(schema::open_writer(dir)?, cfg.max_bytes, outputs)?;
         let tail = Tail::new(&writer.lanes());
+        let acks = AckBook::new(outputs, &writer.lanes());
         Ok(Journal {
             inner: Arc::new(Inner {
                 dir: dir.to_owned(),
                 writer: Mutex::new(writer),
                 tail: Mutex::new(tail),
+                acks,
                 changes: watch::Sender::new(0),
             }),
         })
@@ -112,13 +118,22 @@ impl Journal {
         })
     }
 
-    /// Commits `records` in one transaction, durable when this returns.
-    /// Batch many records per call (group commit): each call costs one
-    /// fsync. Wakes every [`Journal::changes`] receiver.
+    /// Commits `records` in one transaction, durable when this returns,
+    /// with every pending cursor ack. Batch many records per call (group
+    /// commit): each call costs one fsync. Wakes every
+    /// [`Journal::changes`] receiver.
     pub fn append(&self, records: &[NewRecord]) -> Result<AppendOutcome, JournalError> {
         let mut writer = self.writer()?;
         let before = writer.lanes();
-        let outcome = writer.append(records, now_ms())?;
+        let acks = self.inner.acks.take()?;
+        let outcome = match writer.append(records, &acks, now_ms()) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                self.inner.acks.restore(acks)?;
+                return Err(e);
+            }
+        };
+        self.inner.acks.committed(&writer.lanes());
         self.tail()?.committed(&before, records, &writer.lanes());
         drop(writer);
         if outcome.appended > 0 {
@@ -129,10 +144,11 @@ impl Journal {
 
     /// A reader for `output`, which must have been registered at open.
     pub fn reader(&self, output: &str) -> Result<JournalReader, JournalError> {
-        let acked = self
+        let stored = self
             .writer()?
             .cursor(output)
             .ok_or_else(|| JournalError::UnknownOutput(output.to_owned()))?;
+        let acked = self.inner.acks.merged(output, stored)?;
         Ok(JournalReader::new(
             schema::open_reader(&self.inner.dir)?,
             self.clone(),
@@ -154,12 +170,55 @@ impl Journal {
     /// Makes every earlier commit, cursor acks included, durable against
     /// power loss. Forwarders call it when they stop.
     pub fn sync(&self) -> Result<(), JournalError> {
-        self.writer()?.sync()
+        self.with_pending_acks(|writer, acks| writer.sync(acks))
     }
 
+    /// Writes the pending cursor acks now (no fsync) and collects what
+    /// every output has delivered. Appends do this anyway; outputs call it
+    /// when the journal has been quiet for a moment.
+    pub fn persist_acks(&self) -> Result<(), JournalError> {
+        if self.inner.acks.is_empty() {
+            return Ok(());
+        }
+        self.with_pending_acks(|writer, acks| writer.persist_acks(acks))
+    }
+
+    /// `None` when no cursor ack is pending, else how long until the
+    /// pending ones are due for [`Journal::persist_acks`] (zero: now).
+    pub fn acks_due_in(&self) -> Option<std::time::Duration> {
+        self.inner.acks.due_in()
+    }
+
+    /// Records an ack covering `entries` more entries, to be written with
+    /// the next transaction.
+    fn defer_ack(
+        &self,
+        output: &str,
+        lane: Lane,
+        upto_pos: u64,
+        entries: u64,
+    ) -> Result<(), JournalError> {
+        self.inner.acks.record(output, lane, upto_pos, entries)
+    }
+
+    /// Records an ack and writes it (with any other pending one) now.
     fn ack(&self, output: &str, lane: Lane, upto_pos: u64) -> Result<(), JournalError> {
+        self.defer_ack(output, lane, upto_pos, 0)?;
+        self.persist_acks()
+    }
+
+    /// Runs `write` with the pending acks taken; gives them back if it
+    /// fails, and trims the in-memory tail to what the file still holds.
+    fn with_pending_acks(
+        &self,
+        write: impl FnOnce(&mut Writer, &writer::PendingAcks) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
         let mut writer = self.writer()?;
-        writer.ack(output, lane, upto_pos)?;
+        let acks = self.inner.acks.take()?;
+        if let Err(e) = write(&mut writer, &acks) {
+            self.inner.acks.restore(acks)?;
+            return Err(e);
+        }
         self.tail()?.trim(&writer.lanes());
         Ok(())
     }

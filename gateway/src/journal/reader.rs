@@ -76,14 +76,31 @@ impl JournalReader {
     }
 
     /// Marks every entry of `lane` up to `upto_pos` as delivered by this
-    /// output. The cursor survives a crash of the process; after a power
-    /// cut it may step back to an earlier ack (re-delivery, never loss)
-    /// unless [`Journal::sync`] or a later append has run.
+    /// output, and writes it at once. The cursor survives a crash of the
+    /// process; after a power cut it may step back to an earlier ack
+    /// (re-delivery, never loss) unless [`Journal::sync`] or a later
+    /// append has run.
     pub fn ack(&mut self, lane: Lane, upto_pos: u64) -> Result<(), JournalError> {
         self.journal.ack(&self.output, lane, upto_pos)?;
+        self.advance(lane, upto_pos);
+        Ok(())
+    }
+
+    /// Like [`JournalReader::ack`], but written with the journal's next
+    /// transaction (an append, [`Journal::persist_acks`] or
+    /// [`Journal::sync`]): no I/O here. Peeks move past the entries at
+    /// once; a process crash before the write delivers them again.
+    pub fn ack_deferred(&mut self, lane: Lane, upto_pos: u64) -> Result<(), JournalError> {
+        let entries = upto_pos.saturating_sub(self.acked[lane.index()]);
+        self.journal
+            .defer_ack(&self.output, lane, upto_pos, entries)?;
+        self.advance(lane, upto_pos);
+        Ok(())
+    }
+
+    fn advance(&mut self, lane: Lane, upto_pos: u64) {
         let acked = &mut self.acked[lane.index()];
         *acked = (*acked).max(upto_pos);
-        Ok(())
     }
 
     /// Like [`JournalReader::peek_after`], from memory only: `None` when

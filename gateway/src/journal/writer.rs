@@ -13,6 +13,10 @@ use crate::journal::lane_state::{
 };
 use crate::journal::{ClassCounts, JournalError, Lane, NewRecord, RecordClass};
 
+/// Cursor positions acknowledged by outputs but not yet written, per
+/// output and lane (the highest position each).
+pub type PendingAcks = BTreeMap<String, [u64; 2]>;
+
 /// What one append did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AppendOutcome {
@@ -100,16 +104,20 @@ impl Writer {
 
     /// Commits `records` in one durable transaction, then enforces the size
     /// bound and takes one GC step per lane in the same transaction.
+    /// Cursor acks still pending are written in the same transaction.
     pub fn append(
         &mut self,
         records: &[NewRecord],
+        acks: &PendingAcks,
         now_ms: i64,
     ) -> Result<AppendOutcome, JournalError> {
         if records.is_empty() {
+            self.persist_acks(acks)?;
             return Ok(AppendOutcome::default());
         }
         self.set_sync(SyncLevel::Full)?;
-        let min_cursors = self.min_cursors();
+        let cursors = self.cursors_with(acks);
+        let min_cursors = min_cursors(&cursors);
         let mut lanes = self.lanes;
         let mut dropped = Drops::default();
         let incoming: u64 = records
@@ -119,6 +127,7 @@ impl Writer {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write_cursors(&tx, &self.cursors, &cursors)?;
         // Older telemetry would go first anyway: freeing its pages before
         // inserting lets the insert reuse them, so the file never holds
         // more than the bound plus slack.
@@ -126,7 +135,7 @@ impl Writer {
         enforce_bound(
             &tx,
             &mut lanes,
-            &self.cursors,
+            &cursors,
             room_limit,
             &[Lane::Bulk],
             &mut dropped,
@@ -135,7 +144,7 @@ impl Writer {
         enforce_bound(
             &tx,
             &mut lanes,
-            &self.cursors,
+            &cursors,
             self.max_bytes,
             &DROP_ORDER,
             &mut dropped,
@@ -148,57 +157,58 @@ impl Writer {
         add_drops(&tx, &dropped)?;
         tx.commit()?;
         self.lanes = lanes;
+        self.cursors = cursors;
         Ok(AppendOutcome {
             appended: records.len(),
             dropped: dropped.total,
         })
     }
 
-    /// Moves `output`'s cursor on `lane` forward to `upto_pos` (a no-op if it
-    /// is already there or past it) and collects what every output has
-    /// now delivered.
-    pub fn ack(&mut self, output: &str, lane: Lane, upto_pos: u64) -> Result<(), JournalError> {
-        let i = lane.index();
-        let mut cursor = *self
-            .cursors
-            .get(output)
-            .ok_or_else(|| JournalError::UnknownOutput(output.to_owned()))?;
-        let last = self.lanes[i].last_pos();
-        if upto_pos > last {
-            return Err(JournalError::AckBeyondHead {
-                lane,
-                pos: upto_pos,
-                last,
-            });
-        }
-        if upto_pos <= cursor[i] {
+    /// Writes acknowledged cursor positions (those past the stored ones)
+    /// and collects what every output has now delivered, in one
+    /// transaction without an fsync (a cursor lost to a power cut only
+    /// re-delivers). A no-op when nothing moved.
+    pub fn persist_acks(&mut self, acks: &PendingAcks) -> Result<(), JournalError> {
+        let cursors = self.cursors_with(acks);
+        if cursors == self.cursors {
             return Ok(());
         }
-        cursor[i] = upto_pos;
         self.set_sync(SyncLevel::Normal)?;
-        let min_cursor = self
-            .cursors
-            .iter()
-            .map(|(name, c)| if name == output { upto_pos } else { c[i] })
-            .min()
-            .unwrap_or(upto_pos);
+        let min_cursors = min_cursors(&cursors);
         let mut lanes = self.lanes;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.prepare_cached("UPDATE cursor SET acked_pos = ?3 WHERE output = ?1 AND lane = ?2")?
-            .execute(params![output, lane.code(), upto_pos])?;
-        gc_step(&tx, lane, &mut lanes[i], min_cursor)?;
+        write_cursors(&tx, &self.cursors, &cursors)?;
+        for lane in Lane::ALL {
+            let i = lane.index();
+            gc_step(&tx, lane, &mut lanes[i], min_cursors[i])?;
+        }
         save_lanes(&tx, &lanes)?;
         tx.commit()?;
         self.lanes = lanes;
-        self.cursors.insert(output.to_owned(), cursor);
+        self.cursors = cursors;
         Ok(())
+    }
+
+    /// The stored cursors moved forward by `acks` (registered outputs
+    /// only; a cursor never moves back).
+    fn cursors_with(&self, acks: &PendingAcks) -> BTreeMap<String, [u64; 2]> {
+        let mut cursors = self.cursors.clone();
+        for (output, acked) in acks {
+            if let Some(cursor) = cursors.get_mut(output) {
+                for (c, a) in cursor.iter_mut().zip(acked) {
+                    *c = (*c).max(*a);
+                }
+            }
+        }
+        cursors
     }
 
     /// Makes every earlier commit, cursor acks included, durable against
     /// power loss (one fsynced commit).
-    pub fn sync(&mut self) -> Result<(), JournalError> {
+    pub fn sync(&mut self, acks: &PendingAcks) -> Result<(), JournalError> {
+        self.persist_acks(acks)?;
         self.set_sync(SyncLevel::Full)?;
         let tx = self
             .conn
@@ -219,13 +229,32 @@ impl Writer {
         }
         Ok(())
     }
+}
 
-    /// Per lane, the position every registered output has delivered (0 when
-    /// no output is registered: nothing counts as delivered).
-    fn min_cursors(&self) -> [u64; 2] {
-        let min_of = |i: usize| self.cursors.values().map(|c| c[i]).min().unwrap_or(0);
-        [min_of(0), min_of(1)]
+/// Per lane, the position every registered output has delivered (0 when
+/// no output is registered: nothing counts as delivered).
+fn min_cursors(cursors: &BTreeMap<String, [u64; 2]>) -> [u64; 2] {
+    let min_of = |i: usize| cursors.values().map(|c| c[i]).min().unwrap_or(0);
+    [min_of(0), min_of(1)]
+}
+
+/// Writes the cursor rows that differ between `before` and `after`.
+fn write_cursors(
+    tx: &Transaction,
+    before: &BTreeMap<String, [u64; 2]>,
+    after: &BTreeMap<String, [u64; 2]>,
+) -> Result<(), JournalError> {
+    let mut update =
+        tx.prepare_cached("UPDATE cursor SET acked_pos = ?3 WHERE output = ?1 AND lane = ?2")?;
+    for (output, cursor) in after {
+        for lane in Lane::ALL {
+            let i = lane.index();
+            if before.get(output).map(|b| b[i]) != Some(cursor[i]) {
+                update.execute(params![output, lane.code(), to_i64(cursor[i])])?;
+            }
+        }
     }
+    Ok(())
 }
 
 fn load_cursors(conn: &Connection) -> Result<BTreeMap<String, [u64; 2]>, JournalError> {

@@ -1,0 +1,197 @@
+//! Cursor acks recorded in memory and written with the next transaction.
+//!
+//! An output that delivered a batch records how far it got here, at the
+//! cost of a short lock and no I/O; the writer writes every pending ack in
+//! its next append (or in a cursor-only transaction when the journal is
+//! quiet, or at `sync`). Pending acks are due for a write of their own
+//! once they are [`WRITE_AFTER`] old or cover [`WRITE_EVERY`] entries, so
+//! a backlog drain without appends still collects as it goes and a crash
+//! re-delivers little. A process crash can then lose the newest acks:
+//! their entries are delivered again (at least once), never lost. It
+//! refuses acks for unknown outputs or past the committed head, and a
+//! cursor it reports never moves back.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::journal::lane_state::LaneState;
+use crate::journal::writer::PendingAcks;
+use crate::journal::{JournalError, Lane};
+
+/// Pending acks older than this are due for a write.
+pub const WRITE_AFTER: Duration = Duration::from_millis(200);
+/// Pending acks covering this many entries are due for a write (half a
+/// GC step, so collection keeps up with a drain).
+pub const WRITE_EVERY: u64 = 4096;
+
+/// The pending acks of every registered output.
+#[derive(Debug)]
+pub struct AckBook {
+    outputs: Vec<String>,
+    /// Last committed position per lane: no ack may pass it.
+    heads: [AtomicU64; 2],
+    pending: Mutex<Pending>,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    acks: PendingAcks,
+    /// When the oldest pending ack was recorded.
+    since: Option<Instant>,
+    /// Entries the pending acks cover.
+    entries: u64,
+}
+
+impl AckBook {
+    pub fn new(outputs: &[&str], lanes: &[LaneState; 2]) -> Self {
+        Self {
+            outputs: outputs.iter().map(|o| (*o).to_owned()).collect(),
+            heads: [
+                AtomicU64::new(lanes[0].last_pos()),
+                AtomicU64::new(lanes[1].last_pos()),
+            ],
+            pending: Mutex::new(Pending::default()),
+        }
+    }
+
+    /// Records that `output` delivered `lane` up to `upto_pos`, `entries`
+    /// more than it had acknowledged before.
+    pub fn record(
+        &self,
+        output: &str,
+        lane: Lane,
+        upto_pos: u64,
+        entries: u64,
+    ) -> Result<(), JournalError> {
+        if !self.is_registered(output) {
+            return Err(JournalError::UnknownOutput(output.to_owned()));
+        }
+        let last = self.heads[lane.index()].load(Ordering::Acquire);
+        if upto_pos > last {
+            return Err(JournalError::AckBeyondHead {
+                lane,
+                pos: upto_pos,
+                last,
+            });
+        }
+        let mut pending = self.lock()?;
+        pending.since.get_or_insert_with(Instant::now);
+        pending.entries += entries;
+        let cursor = pending.acks.entry(output.to_owned()).or_default();
+        let acked = &mut cursor[lane.index()];
+        *acked = (*acked).max(upto_pos);
+        Ok(())
+    }
+
+    /// `None` when nothing is pending, else how long until the pending
+    /// acks are due for a write (zero: now).
+    pub fn due_in(&self) -> Option<Duration> {
+        let pending = self.lock().ok()?;
+        let since = pending.since?;
+        if pending.entries >= WRITE_EVERY {
+            return Some(Duration::ZERO);
+        }
+        Some(WRITE_AFTER.saturating_sub(since.elapsed()))
+    }
+
+    pub fn is_registered(&self, output: &str) -> bool {
+        self.outputs.iter().any(|o| o == output)
+    }
+
+    /// Moves the heads after a commit (call with the writer locked).
+    pub fn committed(&self, lanes: &[LaneState; 2]) {
+        for (head, lane) in self.heads.iter().zip(lanes) {
+            head.store(lane.last_pos(), Ordering::Release);
+        }
+    }
+
+    /// Everything pending, for the writer's next transaction.
+    pub fn take(&self) -> Result<PendingAcks, JournalError> {
+        let mut pending = self.lock()?;
+        pending.since = None;
+        pending.entries = 0;
+        Ok(std::mem::take(&mut pending.acks))
+    }
+
+    /// Gives back acks whose transaction failed.
+    pub fn restore(&self, acks: PendingAcks) -> Result<(), JournalError> {
+        let mut pending = self.lock()?;
+        pending.since.get_or_insert_with(Instant::now);
+        for (output, acked) in acks {
+            let cursor = pending.acks.entry(output).or_default();
+            for (c, a) in cursor.iter_mut().zip(acked) {
+                *c = (*c).max(a);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().map_or(true, |p| p.acks.is_empty())
+    }
+
+    /// `stored` moved forward by what `output` has pending.
+    pub fn merged(&self, output: &str, stored: [u64; 2]) -> Result<[u64; 2], JournalError> {
+        let pending = self.lock()?;
+        let acked = pending.acks.get(output).copied().unwrap_or_default();
+        Ok([stored[0].max(acked[0]), stored[1].max(acked[1])])
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Pending>, JournalError> {
+        self.pending.lock().map_err(|_| JournalError::Poisoned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book() -> AckBook {
+        let lane = LaneState {
+            first_pos: 1,
+            next_pos: 11,
+            live_bytes: 0,
+        };
+        AckBook::new(&["mqtt", "influx"], &[lane, lane])
+    }
+
+    #[test]
+    fn refuses_unknown_outputs_and_acks_past_the_head() {
+        let book = book();
+        assert!(matches!(
+            book.record("other", Lane::Bulk, 1, 1),
+            Err(JournalError::UnknownOutput(_))
+        ));
+        assert!(matches!(
+            book.record("mqtt", Lane::Bulk, 11, 1),
+            Err(JournalError::AckBeyondHead { last: 10, .. })
+        ));
+        assert!(book.is_empty() && book.due_in().is_none());
+    }
+
+    #[test]
+    fn keeps_the_highest_ack_and_gives_back_failed_ones() {
+        let book = book();
+        book.record("mqtt", Lane::Bulk, 7, 7).unwrap();
+        book.record("mqtt", Lane::Bulk, 5, 0).unwrap();
+        assert_eq!(book.merged("mqtt", [0, 9]).unwrap(), [0, 9]);
+        assert_eq!(book.merged("mqtt", [0, 2]).unwrap(), [0, 7]);
+        let taken = book.take().unwrap();
+        assert!(book.is_empty());
+        book.restore(taken).unwrap();
+        assert_eq!(book.merged("mqtt", [0, 0]).unwrap(), [0, 7]);
+    }
+
+    #[test]
+    fn pending_acks_fall_due_by_age_or_by_count() {
+        let book = book();
+        book.record("mqtt", Lane::Bulk, 3, 3).unwrap();
+        let due = book.due_in().unwrap();
+        assert!(due > Duration::ZERO && due <= WRITE_AFTER);
+        book.record("influx", Lane::Bulk, 10, WRITE_EVERY).unwrap();
+        assert_eq!(book.due_in(), Some(Duration::ZERO));
+        book.take().unwrap();
+        assert_eq!(book.due_in(), None);
+    }
+}
