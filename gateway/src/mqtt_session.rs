@@ -199,12 +199,27 @@ impl MqttSession {
                     if n? == 0 {
                         return Err(SessionError::Closed);
                     }
+                    self.ack_segments_at_once();
                 }
                 () = tokio::time::sleep_until(ping_at) => {
                     self.queue(&Packet::PingReq)?;
                     return Ok(());
                 }
             }
+        }
+    }
+
+    /// Asks the kernel to acknowledge received TCP segments at once rather
+    /// than after its delayed-ACK timer (40 ms on Linux). A broker that
+    /// leaves Nagle's algorithm on (Mosquitto's default) holds back the
+    /// rest of a burst of small packets (our PUBACKs, the next PUBLISHes)
+    /// until its first segment is acknowledged: measured end to end, every
+    /// batch waited 40 ms for it. The mode is not sticky, hence after each
+    /// read. Best effort: a failure only costs latency.
+    fn ack_segments_at_once(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = socket2::SockRef::from(&self.stream).set_tcp_quickack(true);
         }
     }
 
