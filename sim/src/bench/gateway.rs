@@ -29,6 +29,8 @@ const PIPELINE_TIMEOUT: Duration = Duration::from_secs(30);
 const CANARY_INTERVAL: Duration = Duration::from_millis(200);
 /// A devEUI outside every generated fleet.
 const CANARY_EUI: DevEui = DevEui(0x00ff_ffff_ffff_fffe);
+/// How many warnings of the log a run that did not hold shows.
+const PROBLEM_LINES: usize = 20;
 /// How much of the log an error shows.
 const LOG_TAIL_BYTES: usize = 4000;
 
@@ -69,6 +71,17 @@ impl Gateway {
             .find(|i| text.is_char_boundary(*i))
             .unwrap_or(text.len());
         text[start..].to_string()
+    }
+
+    /// The last warnings and errors of the gateway's log.
+    pub fn log_problems(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let problems: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .collect();
+        let start = problems.len().saturating_sub(PROBLEM_LINES);
+        problems[start..].join("\n")
     }
 
     /// SIGTERM and wait for the exit (bounded).
