@@ -1,23 +1,36 @@
-//! Counters of what the links accepted and rejected, by source and reason
-//! (spec §13), read by `/metrics` and the demo summary.
+//! Counters of what the links accepted, rejected (by source and reason,
+//! spec §13) and saw lost (gaps in a device's own sequence), read by the
+//! gateway's periodic self-report, the demo summary and `/metrics`.
 //!
 //! Cheap to update from any task; never holds a lock across an await.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-/// Accepted and rejected inputs.
+/// Accepted, rejected and lost inputs.
 #[derive(Debug, Default)]
 pub struct Counters {
     accepted: Mutex<BTreeMap<String, u64>>,
     rejected: Mutex<BTreeMap<(String, String), u64>>,
+    lost: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Sums over every source, for the gateway's own telemetry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub accepted: u64,
+    pub rejected: u64,
+    pub lost: u64,
 }
 
 impl Counters {
     pub fn accepted(&self, source: &str) {
-        if let Ok(mut m) = self.accepted.lock() {
-            *m.entry(source.to_string()).or_default() += 1;
-        }
+        self.accepted_many(source, 1);
+    }
+
+    /// Counts `n` accepted inputs of `source` at once.
+    pub fn accepted_many(&self, source: &str, n: u64) {
+        add(&self.accepted, source, n);
     }
 
     pub fn rejected(&self, source: &str, reason: &str) {
@@ -25,6 +38,11 @@ impl Counters {
             *m.entry((source.to_string(), reason.to_string()))
                 .or_default() += 1;
         }
+    }
+
+    /// Counts readings a device's sequence shows were never received.
+    pub fn lost(&self, source: &str, n: u64) {
+        add(&self.lost, source, n);
     }
 
     /// Accepted inputs per source.
@@ -35,5 +53,33 @@ impl Counters {
     /// Rejected inputs per (source, reason).
     pub fn rejected_snapshot(&self) -> BTreeMap<(String, String), u64> {
         self.rejected.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Lost readings per source.
+    pub fn lost_snapshot(&self) -> BTreeMap<String, u64> {
+        self.lost.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    pub fn totals(&self) -> Totals {
+        Totals {
+            accepted: self.accepted_snapshot().values().sum(),
+            rejected: self.rejected_snapshot().values().sum(),
+            lost: self.lost_snapshot().values().sum(),
+        }
+    }
+}
+
+/// Adds without allocating a key once the source is known.
+fn add(map: &Mutex<BTreeMap<String, u64>>, source: &str, n: u64) {
+    if n == 0 {
+        return;
+    }
+    if let Ok(mut m) = map.lock() {
+        match m.get_mut(source) {
+            Some(count) => *count += n,
+            None => {
+                m.insert(source.to_string(), n);
+            }
+        }
     }
 }

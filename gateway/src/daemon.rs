@@ -70,6 +70,12 @@ pub async fn run_with_counters(
     let (feed, presence_task) = presence::start(book, intake.clone(), presence_stop.clone());
     let links_stop = CancellationToken::new();
     let mut links = start_links(&config, &intake, &counters, &feed, &links_stop);
+    links.spawn(crate::self_report::run_self_report(
+        intake.clone(),
+        counters.clone(),
+        crate::self_report::REPORT_INTERVAL,
+        links_stop.clone(),
+    ));
     tracing::info!(gateway = %config.gateway.id, site = %config.gateway.site, "gateway running");
 
     shutdown.cancelled().await;

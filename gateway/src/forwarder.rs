@@ -3,8 +3,13 @@
 //!
 //! Each round serves the urgent lane first (alarms and status reach the
 //! output within one batch even behind a huge telemetry backlog), then one
-//! bulk batch paced by a token bucket (`drain_rate`). A shallow bulk lane
-//! is batched for up to `flush_interval`. A batch is acknowledged to the
+//! bulk batch paced by a token bucket (`drain_rate`). A batch closes when
+//! it is full or when the lane has nothing more (while one batch is being
+//! delivered the next one fills, so batches grow with the load and a lone
+//! reading at a quiet moment goes at once); an output may ask a shallow
+//! bulk lane to linger up to `flush_interval` for fewer, larger requests.
+//! Entries the journal still holds in memory are read without a blocking
+//! call. A batch is acknowledged to the
 //! journal only after the output accepted all of it; a `Retry` error backs
 //! off (exponential with jitter, or the output's `after`, capped) and the
 //! same entries are offered again, so nothing is ever skipped. Order:
@@ -62,8 +67,8 @@ pub enum OutputError {
 pub struct ForwarderConfig {
     /// Most entries per delivered batch.
     pub batch_max: usize,
-    /// How long a shallow bulk lane may wait to fill a batch; also the
-    /// longest idle sleep between journal checks.
+    /// How long a shallow bulk lane may wait to fill a batch (zero: it
+    /// goes as soon as the lane has nothing more).
     pub flush_interval: Duration,
     /// Bulk entries per second (token bucket); 0 means unlimited. Must
     /// exceed the live telemetry rate for a backlog to drain.
@@ -80,7 +85,7 @@ impl Default for ForwarderConfig {
     fn default() -> Self {
         Self {
             batch_max: 1000,
-            flush_interval: Duration::from_millis(500),
+            flush_interval: Duration::ZERO,
             drain_rate: JournalConfig::default().drain_rate,
             retry_initial: Duration::from_millis(200),
             retry_max: Duration::from_secs(30),
@@ -146,6 +151,10 @@ pub async fn run_forwarder<O: Output>(
     synced?;
     Ok(forwarder.report)
 }
+
+/// Longest idle sleep between journal checks; appends wake the forwarder
+/// at once, this only bounds a missed wake-up.
+const IDLE_RECHECK: Duration = Duration::from_secs(1);
 
 /// What to do after one step of the loop.
 enum Step {
@@ -214,10 +223,10 @@ impl<O: Output> Forwarder<O> {
         if ready == 0 {
             self.shallow_since = None;
             return Ok(Step::Idle {
-                until: now + self.cfg.flush_interval,
+                until: now + IDLE_RECHECK,
             });
         }
-        if ready < want {
+        if ready < want && !self.cfg.flush_interval.is_zero() {
             let flush_at = *self.shallow_since.get_or_insert(now) + self.cfg.flush_interval;
             if now < flush_at {
                 return Ok(Step::Idle { until: flush_at });
@@ -363,10 +372,22 @@ async fn shutdown_cut_off(
 struct Source(Arc<Mutex<JournalReader>>);
 
 impl Source {
-    /// Up to `max` entries after the cursor and after position `after`.
+    /// Up to `max` entries after the cursor and after position `after`:
+    /// from memory when the journal still holds them there, else from the
+    /// file on the blocking pool.
     async fn peek(&self, lane: Lane, after: u64, max: usize) -> Result<Vec<Entry>, ForwarderError> {
-        self.with_reader(move |r| r.peek_after(lane, after, max))
-            .await
+        let cached = self
+            .0
+            .lock()
+            .map_err(|_| JournalError::Poisoned)?
+            .peek_cached(lane, after, max);
+        match cached {
+            Some(entries) => Ok(entries),
+            None => {
+                self.with_reader(move |r| r.peek_after(lane, after, max))
+                    .await
+            }
+        }
     }
 
     async fn ack(&self, lane: Lane, upto_pos: u64) -> Result<(), ForwarderError> {

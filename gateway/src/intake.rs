@@ -1,10 +1,12 @@
 //! The intake: the single commit-then-acknowledge path of every input
 //! (spec §8).
 //!
-//! Links submit records with an acknowledgement callback; one writer task
-//! gathers whatever is queued into one journal transaction (group commit)
-//! and runs the callbacks, in submission order, only after that commit is
-//! durable. A failed commit acknowledges nothing and is retried. Journal
+//! Links submit records with an acknowledgement callback; one writer
+//! thread gathers whatever is queued into one journal transaction (group
+//! commit: the batch is whatever arrived during the previous commit, so a
+//! lone reading at a quiet moment is committed at once and batches grow
+//! with the load) and runs the callbacks, in submission order, only after
+//! that commit is durable. A failed commit acknowledges nothing and is retried. Journal
 //! overflow is announced as a gateway event when dropping starts and stops.
 //! The intake must never acknowledge before the commit, and never reorder.
 
@@ -118,7 +120,9 @@ impl Intake {
             identity: identity.clone(),
             overflow: None,
         };
-        let task = tokio::spawn(writer.run(rx));
+        // A thread of its own for the writer's whole life (the blocking
+        // pool's, so the daemon can await its end).
+        let task = tokio::task::spawn_blocking(move || writer.run(rx));
         (Intake { tx, identity }, task)
     }
 
@@ -142,8 +146,10 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(mut self, mut rx: mpsc::Receiver<Submission>) {
-        while let Some(first) = rx.recv().await {
+    /// Runs on its own thread: one wake-up per batch of submissions, one
+    /// transaction (one fsync) per batch, acknowledgements after it.
+    fn run(mut self, mut rx: mpsc::Receiver<Submission>) {
+        while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
             let mut count = batch[0].records.len();
             while count < MAX_BATCH_RECORDS {
@@ -159,37 +165,33 @@ impl Writer {
                 .iter_mut()
                 .flat_map(|s| std::mem::take(&mut s.records))
                 .collect();
-            let dropped = self.commit(records).await;
+            let dropped = self.commit(&records);
             for ack in batch.into_iter().filter_map(|s| s.ack) {
                 ack();
             }
-            self.announce_overflow(dropped).await;
+            self.announce_overflow(dropped);
         }
     }
 
     /// Commits, retrying with backoff until the journal takes the batch.
     /// Returns how many older records the journal dropped to make room.
-    async fn commit(&self, records: Vec<NewRecord>) -> u64 {
-        let records = Arc::new(records);
+    fn commit(&self, records: &[NewRecord]) -> u64 {
         let mut delay = Duration::from_millis(50);
         loop {
-            let (journal, batch) = (self.journal.clone(), records.clone());
-            let res = tokio::task::spawn_blocking(move || journal.append(&batch)).await;
-            match res {
-                Ok(Ok(outcome)) => return outcome.dropped.total(),
-                Ok(Err(e)) => {
+            match self.journal.append(records) {
+                Ok(outcome) => return outcome.dropped.total(),
+                Err(e) => {
                     tracing::error!(error = %e, "journal commit failed; retrying, nothing acknowledged")
                 }
-                Err(e) => tracing::error!(error = %e, "journal commit task failed; retrying"),
             }
-            tokio::time::sleep(delay).await;
+            std::thread::sleep(delay);
             delay = (delay * 2).min(Duration::from_secs(5));
         }
     }
 
     /// Raises the overflow alarm when dropping starts, clears it when an
     /// append no longer drops.
-    async fn announce_overflow(&mut self, dropped: u64) {
+    fn announce_overflow(&mut self, dropped: u64) {
         let reading = match (self.overflow, dropped > 0) {
             (None, true) => {
                 let (_, seq) = self.identity.seq.peek();
@@ -214,6 +216,6 @@ impl Writer {
             }
             _ => return,
         };
-        self.commit(vec![record_of(&reading)]).await;
+        self.commit(&[record_of(&reading)]);
     }
 }

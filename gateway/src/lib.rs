@@ -15,6 +15,8 @@ pub mod forwarder;
 pub mod intake;
 pub mod journal;
 pub mod links;
+pub mod mqtt_session;
 pub mod normalize;
 pub mod presence;
+pub mod self_report;
 pub mod sinks;

@@ -324,12 +324,16 @@ fn a_file_that_is_not_a_journal_is_refused_without_panicking() {
 #[test]
 fn tampered_rows_are_reported_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = open(dir.path(), &["mqtt"]);
-    journal.append(&[telemetry(1), telemetry(2)]).unwrap();
+    open(dir.path(), &["mqtt"])
+        .append(&[telemetry(1), telemetry(2)])
+        .unwrap();
     let conn =
         rusqlite::Connection::open(dir.path().join(retrofit_gateway::journal::FILE_NAME)).unwrap();
     conn.execute("UPDATE record_bulk SET class = 42 WHERE pos = 2", [])
         .unwrap();
+    // Reopened, as after a restart: what was committed before is read from
+    // the file (the in-memory tail only holds this process's commits).
+    let journal = open(dir.path(), &["mqtt"]);
     let mut reader = journal.reader("mqtt").unwrap();
     assert!(matches!(
         reader.peek(Lane::Bulk, 10),

@@ -348,3 +348,53 @@ fn two_gateways_split_one_network_server_through_a_shared_subscription() {
     assert!(shares.iter().all(|&n| n >= 100), "shares {shares:?}");
     drop(gateways);
 }
+
+#[test]
+fn gaps_in_the_frame_counter_are_counted_as_lost_readings() {
+    let (input, output) = (support::Mosquitto::start(), support::Mosquitto::start());
+    let dir = tempfile::tempdir().unwrap();
+    let devices = fleet::devices(2);
+    let text = fleet::config(
+        &devices,
+        &input.url(),
+        &output.url(),
+        None,
+        &dir.path().join("data"),
+        "",
+    );
+    let config = retrofit_gateway::config::Config::parse(&text, "gateway.toml").unwrap();
+    let counters = std::sync::Arc::new(retrofit_gateway::counters::Counters::default());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let daemon = rt.spawn(retrofit_gateway::daemon::run_with_counters(
+        config,
+        shutdown.clone(),
+        counters.clone(),
+    ));
+    let accepted = || {
+        counters
+            .accepted_snapshot()
+            .get("lorawan")
+            .copied()
+            .unwrap_or(0)
+    };
+    let uplink =
+        |d: usize, f_cnt: u32| fleet::uplink(&devices[d], f_cnt, Timestamp(now_ms()), true).0;
+    // The same first uplink until the link has subscribed (a repeat is no gap).
+    support::wait_until("the link subscribed", Duration::from_secs(30), || {
+        publish_all(input.port, vec![uplink(0, 1)]);
+        accepted() > 0
+    });
+    let before = accepted();
+    // Device 0: 2 then 5, 6, 10 (5 missing); device 1: 7, 8, 9 (none).
+    let sent = [(0, 2), (0, 5), (0, 6), (0, 10), (1, 7), (1, 8), (1, 9)];
+    let messages = sent.iter().map(|&(d, f)| uplink(d, f)).collect();
+    assert_eq!(publish_all(input.port, messages), sent.len());
+    support::wait_until("every uplink accepted", Duration::from_secs(30), || {
+        accepted() >= before + sent.len() as u64
+    });
+    assert_eq!(counters.lost_snapshot().get("lorawan"), Some(&5));
+    assert_eq!(counters.totals().lost, 5);
+    shutdown.cancel();
+    rt.block_on(daemon).unwrap().unwrap();
+}

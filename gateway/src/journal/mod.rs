@@ -24,7 +24,10 @@
 //!
 //! Memory: the writer has a 4 MiB page cache, each reader 2 MiB, no memory
 //! map; no call loads more than the entries asked for, whatever the
-//! backlog (a 1M-record drain peaks about 20 MiB above the baseline).
+//! backlog (a 1M-record drain peaks about 20 MiB above the baseline). The
+//! newest undelivered entries of each lane (at most 2 MiB per lane) are
+//! also kept in memory after their commit (`tail`), so outputs that keep
+//! up never read back what was just written.
 //!
 //! Threads: [`Journal`] is `Send + Sync` and cheap to clone; one mutex
 //! serialises the writer connection (appends, acks, stats), so calls may
@@ -42,6 +45,7 @@ mod reader;
 mod record;
 mod schema;
 mod stats;
+mod tail;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -60,6 +64,7 @@ pub use schema::FILE_NAME;
 pub use stats::{JournalStats, LaneStats, OutputLaneStats, OutputStats};
 pub use writer::AppendOutcome;
 
+use tail::Tail;
 use writer::Writer;
 
 /// A handle on the journal of one data directory.
@@ -71,6 +76,9 @@ pub struct Journal {
 struct Inner {
     dir: PathBuf,
     writer: Mutex<Writer>,
+    /// Newest committed entries, for readers keeping up (lock order:
+    /// writer, then tail).
+    tail: Mutex<Tail>,
     changes: watch::Sender<u64>,
 }
 
@@ -84,10 +92,12 @@ impl Journal {
         outputs: &[&str],
     ) -> Result<Journal, JournalError> {
         let writer = Writer::load(schema::open_writer(dir)?, cfg.max_bytes, outputs)?;
+        let tail = Tail::new(&writer.lanes());
         Ok(Journal {
             inner: Arc::new(Inner {
                 dir: dir.to_owned(),
                 writer: Mutex::new(writer),
+                tail: Mutex::new(tail),
                 changes: watch::Sender::new(0),
             }),
         })
@@ -106,7 +116,11 @@ impl Journal {
     /// Batch many records per call (group commit): each call costs one
     /// fsync. Wakes every [`Journal::changes`] receiver.
     pub fn append(&self, records: &[NewRecord]) -> Result<AppendOutcome, JournalError> {
-        let outcome = self.writer()?.append(records, now_ms())?;
+        let mut writer = self.writer()?;
+        let before = writer.lanes();
+        let outcome = writer.append(records, now_ms())?;
+        self.tail()?.committed(&before, records, &writer.lanes());
+        drop(writer);
         if outcome.appended > 0 {
             self.inner.changes.send_modify(|n| *n = n.wrapping_add(1));
         }
@@ -115,13 +129,15 @@ impl Journal {
 
     /// A reader for `output`, which must have been registered at open.
     pub fn reader(&self, output: &str) -> Result<JournalReader, JournalError> {
-        if !self.writer()?.is_registered(output) {
-            return Err(JournalError::UnknownOutput(output.to_owned()));
-        }
+        let acked = self
+            .writer()?
+            .cursor(output)
+            .ok_or_else(|| JournalError::UnknownOutput(output.to_owned()))?;
         Ok(JournalReader::new(
             schema::open_reader(&self.inner.dir)?,
             self.clone(),
             output,
+            acked,
         ))
     }
 
@@ -142,11 +158,24 @@ impl Journal {
     }
 
     fn ack(&self, output: &str, lane: Lane, upto_pos: u64) -> Result<(), JournalError> {
-        self.writer()?.ack(output, lane, upto_pos)
+        let mut writer = self.writer()?;
+        writer.ack(output, lane, upto_pos)?;
+        self.tail()?.trim(&writer.lanes());
+        Ok(())
+    }
+
+    /// Up to `max` committed entries of `lane` after `after`, from memory,
+    /// or `None` when memory does not hold all of them.
+    fn cached_after(&self, lane: Lane, after: u64, max: usize) -> Option<Vec<Entry>> {
+        self.tail().ok()?.after(lane, after, max)
     }
 
     fn writer(&self) -> Result<MutexGuard<'_, Writer>, JournalError> {
         self.inner.writer.lock().map_err(|_| JournalError::Poisoned)
+    }
+
+    fn tail(&self) -> Result<MutexGuard<'_, Tail>, JournalError> {
+        self.inner.tail.lock().map_err(|_| JournalError::Poisoned)
     }
 }
 

@@ -1,9 +1,11 @@
 //! One output's view of the journal: entries after its durable cursor.
 //!
 //! A reader has its own read-only connection, so peeking never waits for
-//! an append's fsync; acks go through the journal's writer. Peeks return
-//! at most the requested number of entries and never hold a read
-//! transaction open between calls (which would stop WAL checkpoints).
+//! an append's fsync; acks go through the journal's writer. Peeks are
+//! served from the journal's in-memory tail when it holds every entry
+//! asked for, else from the file. Peeks return at most the requested
+//! number of entries and never hold a read transaction open between calls
+//! (which would stop WAL checkpoints).
 
 use rusqlite::{params, Connection};
 
@@ -16,14 +18,17 @@ pub struct JournalReader {
     conn: Connection,
     journal: Journal,
     output: String,
+    /// This output's durable cursor per lane (only this reader moves it).
+    acked: [u64; 2],
 }
 
 impl JournalReader {
-    pub(crate) fn new(conn: Connection, journal: Journal, output: &str) -> Self {
+    pub(crate) fn new(conn: Connection, journal: Journal, output: &str, acked: [u64; 2]) -> Self {
         Self {
             conn,
             journal,
             output: output.to_owned(),
+            acked,
         }
     }
 
@@ -47,16 +52,17 @@ impl JournalReader {
         after: u64,
         max: usize,
     ) -> Result<Vec<Entry>, JournalError> {
+        if let Some(entries) = self.peek_cached(lane, after, max) {
+            return Ok(entries);
+        }
         let sql = format!(
-            "SELECT pos, class, payload FROM {} WHERE pos > max(?3, \
-             (SELECT acked_pos FROM cursor WHERE output = ?1 AND lane = ?2)) \
-             ORDER BY pos LIMIT ?4",
+            "SELECT pos, class, payload FROM {} WHERE pos > ?1 ORDER BY pos LIMIT ?2",
             lane.table()
         );
-        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let after = i64::try_from(self.start(lane, after)).unwrap_or(i64::MAX);
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![self.output, lane.code(), after, limit])?;
+        let mut rows = stmt.query(params![after, limit])?;
         let mut entries = Vec::with_capacity(max.min(4096));
         while let Some(row) = rows.next()? {
             entries.push(Entry {
@@ -74,6 +80,22 @@ impl JournalReader {
     /// cut it may step back to an earlier ack (re-delivery, never loss)
     /// unless [`Journal::sync`] or a later append has run.
     pub fn ack(&mut self, lane: Lane, upto_pos: u64) -> Result<(), JournalError> {
-        self.journal.ack(&self.output, lane, upto_pos)
+        self.journal.ack(&self.output, lane, upto_pos)?;
+        let acked = &mut self.acked[lane.index()];
+        *acked = (*acked).max(upto_pos);
+        Ok(())
+    }
+
+    /// Like [`JournalReader::peek_after`], from memory only: `None` when
+    /// the in-memory tail does not hold every entry asked for. Never
+    /// touches the file, so it is cheap enough for async code.
+    pub fn peek_cached(&self, lane: Lane, after: u64, max: usize) -> Option<Vec<Entry>> {
+        self.journal
+            .cached_after(lane, self.start(lane, after), max)
+    }
+
+    /// Entries after this position are the ones to read.
+    fn start(&self, lane: Lane, after: u64) -> u64 {
+        after.max(self.acked[lane.index()])
     }
 }

@@ -84,8 +84,14 @@ impl Writer {
         Ok(())
     }
 
-    pub fn is_registered(&self, output: &str) -> bool {
-        self.cursors.contains_key(output)
+    /// `output`'s acked position per lane, if it is registered.
+    pub fn cursor(&self, output: &str) -> Option<[u64; 2]> {
+        self.cursors.get(output).copied()
+    }
+
+    /// Positions and sizes of both lanes as committed.
+    pub fn lanes(&self) -> [LaneState; 2] {
+        self.lanes
     }
 
     pub fn connection(&self) -> &Connection {

@@ -145,6 +145,11 @@ impl MessageHandler for Arc<LorawanConfig> {
     fn handle(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
         self.reading_from_uplink(topic, payload)
     }
+
+    /// `seq` is the uplink's `fCnt`.
+    fn seq_counts_frames(&self) -> bool {
+        true
+    }
 }
 
 impl LorawanConfig {

@@ -9,6 +9,7 @@
 
 pub mod lorawan;
 pub mod mqtt;
+pub mod sequence;
 pub mod serial;
 pub mod subscriber;
 

@@ -1,25 +1,30 @@
 //! The MQTT subscription loop shared by the LoRaWAN and direct-MQTT links.
 //!
-//! Connects with manual acknowledgements, (re)subscribes on every
+//! Connects with a persistent session, (re)subscribes on every
 //! connection, turns each message into a reading or a dead letter through
 //! the link's handler, and sends the PUBACK only after the intake has made
-//! the record durable. Reconnects with capped backoff. Never acknowledges
-//! anything that is not committed, and never stops on bad input.
+//! the record durable. Works in batches: every message one socket read
+//! brings is one intake submission, and the PUBACKs of a commit leave in
+//! one write. Reconnects with capped backoff. Never acknowledges anything
+//! that is not committed, and never stops on bad input.
 
 use std::sync::Arc;
 
 use retrofit_protocols::deadletter::DeadLetter;
 use retrofit_protocols::reading::Reading;
 use retrofit_protocols::{Id, Source};
-use rumqttc::{AsyncClient, Event, Packet, Publish, QoS};
+use rumqttc::{Packet, QoS, SubAck, Subscribe, SubscribeFilter, SubscribeReasonCode};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::broker::BrokerConfig;
 use crate::clock::now;
 use crate::counters::Counters;
-use crate::intake::{record_of, Intake, Submission};
+use crate::intake::{record_of, Ack, Intake, Submission};
 use crate::journal::{NewRecord, RecordClass};
+use crate::links::sequence::SequenceWatch;
+use crate::mqtt_session::{MqttSession, SessionError, SessionOptions};
 use crate::normalize::Rejection;
 use crate::presence::PresenceFeed;
 
@@ -80,9 +85,16 @@ impl LinkContext {
 /// Turns one message (topic, payload) into a reading.
 pub trait MessageHandler: Send + 'static {
     fn handle(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection>;
+
+    /// Whether a reading's `seq` is the device's own frame counter, so that
+    /// gaps in it are readings lost before they reached the gateway.
+    fn seq_counts_frames(&self) -> bool {
+        false
+    }
 }
 
-/// Runs the subscription until `shutdown`.
+/// Runs the subscription until `shutdown`, reconnecting with capped
+/// backoff.
 pub async fn run_subscriber(
     broker: BrokerConfig,
     filters: Vec<String>,
@@ -90,61 +102,174 @@ pub async fn run_subscriber(
     ctx: LinkContext,
     shutdown: CancellationToken,
 ) {
-    let mut options = broker.options(false);
-    options.set_manual_acks(true);
-    options.set_inflight(1000);
-    let (client, mut events) = AsyncClient::new(options, 1024);
     let mut backoff = Backoff::default();
-    loop {
-        let event = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            event = events.poll() => event,
+    let mut sequences = SequenceWatch::default();
+    while !shutdown.is_cancelled() {
+        let options = SessionOptions {
+            clean_session: false,
+            last_will: None,
         };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+        let connected = tokio::select! {
+            () = shutdown.cancelled() => break,
+            c = MqttSession::connect(&broker, options) => c,
+        };
+        let error = match connected {
+            Ok((session, _)) => {
                 backoff.reset();
                 tracing::info!(link = %ctx.link, broker = %broker.url, "link connected");
-                for filter in &filters {
-                    if let Err(e) = client.try_subscribe(filter.clone(), QoS::AtLeastOnce) {
-                        tracing::error!(link = %ctx.link, error = %e, "subscribe failed");
+                let mut link = Subscription {
+                    session,
+                    handler: &handler,
+                    ctx: &ctx,
+                    sequences: &mut sequences,
+                };
+                match link.run(&filters, &shutdown).await {
+                    Ok(()) => break,
+                    Err(LinkStop::IntakeClosed) => break,
+                    Err(LinkStop::Session(e)) => e,
+                }
+            }
+            Err(e) => e,
+        };
+        let wait = backoff.next_delay(None);
+        tracing::warn!(link = %ctx.link, error = %error, retry_in = ?wait, "link connection lost");
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Why a connected subscription stopped.
+#[derive(Debug, thiserror::Error)]
+enum LinkStop {
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error("the intake is closed")]
+    IntakeClosed,
+}
+
+/// One connection's subscription loop.
+struct Subscription<'a, H> {
+    session: MqttSession,
+    handler: &'a H,
+    ctx: &'a LinkContext,
+    /// Kept across connections: a reconnect is no reset of the devices.
+    sequences: &'a mut SequenceWatch,
+}
+
+impl<H: MessageHandler> Subscription<'_, H> {
+    /// Subscribes, then hands every batch of messages the socket delivers
+    /// to the intake as one submission and writes the PUBACKs of each
+    /// committed submission together. `Ok` on shutdown.
+    async fn run(
+        &mut self,
+        filters: &[String],
+        shutdown: &CancellationToken,
+    ) -> Result<(), LinkStop> {
+        self.subscribe(filters)?;
+        self.session.flush().await?;
+        // PUBACKs to send, by packet id; this connection's only (a new
+        // connection makes a new channel, so ids never cross sessions).
+        let (acks_tx, mut acks) = mpsc::unbounded_channel::<Vec<u16>>();
+        let mut packets = Vec::new();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                read = self.session.read(&mut packets) => {
+                    read?;
+                    self.accept(std::mem::take(&mut packets), &acks_tx).await?;
+                }
+                Some(pkids) = acks.recv() => {
+                    self.queue_acks(&pkids)?;
+                    while let Ok(pkids) = acks.try_recv() {
+                        self.queue_acks(&pkids)?;
                     }
                 }
             }
-            Ok(Event::Incoming(Packet::Publish(publish))) => {
-                if accept(&client, publish, &handler, &ctx).await.is_err() {
-                    break;
+            self.session.flush().await?;
+        }
+        while let Ok(pkids) = acks.try_recv() {
+            self.queue_acks(&pkids)?;
+        }
+        self.session.flush().await?;
+        Ok(())
+    }
+
+    fn subscribe(&mut self, filters: &[String]) -> Result<(), SessionError> {
+        let filters = filters
+            .iter()
+            .map(|f| SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
+        let mut subscribe = Subscribe::new_many(filters);
+        subscribe.pkid = self.session.take_pkid();
+        self.session.queue(&Packet::Subscribe(subscribe))
+    }
+
+    fn queue_acks(&mut self, pkids: &[u16]) -> Result<(), SessionError> {
+        pkids.iter().try_for_each(|&pkid| self.session.ack(pkid))
+    }
+
+    /// Normalizes every message of one read into one submission; its
+    /// PUBACKs go out once it is durable, in the order received.
+    async fn accept(
+        &mut self,
+        packets: Vec<Packet>,
+        acks: &mpsc::UnboundedSender<Vec<u16>>,
+    ) -> Result<(), LinkStop> {
+        let mut records = Vec::with_capacity(packets.len());
+        let mut pkids = Vec::with_capacity(packets.len());
+        for packet in packets {
+            match packet {
+                Packet::Publish(publish) => {
+                    let result = self.handler.handle(&publish.topic, &publish.payload);
+                    if let Ok(reading) = &result {
+                        self.watch_sequence(reading);
+                    }
+                    records.push(self.ctx.record(result, &publish.topic, &publish.payload));
+                    if publish.qos != QoS::AtMostOnce {
+                        pkids.push(publish.pkid);
+                    }
                 }
+                Packet::SubAck(ack) => self.check_suback(&ack),
+                _ => {}
             }
-            Ok(_) => {}
-            Err(e) => {
-                let wait = backoff.next_delay(None);
-                tracing::warn!(link = %ctx.link, error = %e, retry_in = ?wait, "link connection lost");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        let acks = acks.clone();
+        let ack: Option<Ack> = (!pkids.is_empty()).then(|| {
+            Box::new(move || {
+                // The connection may be gone; the broker then redelivers.
+                let _ = acks.send(pkids);
+            }) as Ack
+        });
+        self.ctx
+            .intake
+            .submit(Submission::new(records, ack))
+            .await
+            .map_err(|_| LinkStop::IntakeClosed)
+    }
+
+    /// Counts the readings a gap in the device's frame counter shows lost.
+    fn watch_sequence(&mut self, reading: &Reading) {
+        if !self.handler.seq_counts_frames() {
+            return;
+        }
+        let lost = self.sequences.observe(&reading.device, reading.seq);
+        if lost > 0 {
+            self.ctx.counters.lost(self.ctx.source.as_str(), lost);
+            tracing::debug!(link = %self.ctx.link, device = %reading.device, lost, "gap in the device's frame counter");
         }
     }
-    let _ = client.try_disconnect();
-}
 
-async fn accept(
-    client: &AsyncClient,
-    publish: Publish,
-    handler: &impl MessageHandler,
-    ctx: &LinkContext,
-) -> Result<(), crate::intake::IntakeClosed> {
-    let topic = publish.topic.clone();
-    let result = handler.handle(&topic, &publish.payload);
-    let record = ctx.record(result, &topic, &publish.payload);
-    let client = client.clone();
-    let ack = Box::new(move || {
-        if let Err(e) = client.try_ack(&publish) {
-            tracing::warn!(error = %e, "PUBACK not sent; the broker will redeliver");
+    fn check_suback(&self, ack: &SubAck) {
+        let refused = ack
+            .return_codes
+            .iter()
+            .any(|c| matches!(c, SubscribeReasonCode::Failure));
+        if refused {
+            tracing::error!(link = %self.ctx.link, "the broker refused a subscription");
         }
-    });
-    ctx.intake
-        .submit(Submission::new(vec![record], Some(ack)))
-        .await
+    }
 }

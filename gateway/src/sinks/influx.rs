@@ -37,17 +37,15 @@ pub struct InfluxConfig {
     /// Most points per write request.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
-    /// Longest wait for a batch to fill.
-    #[serde(default = "default_flush_interval_ms")]
+    /// Longest wait for a shallow batch to fill (default 0: a batch goes
+    /// as soon as nothing more is waiting; under load batches fill while
+    /// the previous write is in flight).
+    #[serde(default)]
     pub flush_interval_ms: u64,
 }
 
 fn default_batch_size() -> usize {
     5000
-}
-
-fn default_flush_interval_ms() -> u64 {
-    1000
 }
 
 /// Delay asked of the forwarder after a 429 (the `influxdb2` crate does not

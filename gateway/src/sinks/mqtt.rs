@@ -4,7 +4,8 @@
 //! gateway's retained status with an `offline` last will.
 //!
 //! A batch counts as delivered when the broker has acknowledged every
-//! publish of it. On any connection problem the connection is thrown away
+//! publish of it; its publishes go out many per write (up to 1,000 in
+//! flight) and their PUBACKs are read many per read. On any connection problem the connection is thrown away
 //! (no stale in-flight state can acknowledge a later batch) and the batch
 //! is retried whole; consumers drop replays by `seq`.
 
@@ -13,43 +14,31 @@ use std::time::Duration;
 use retrofit_protocols::reading::{Body, BoundedText, Reading, StatusBody};
 use retrofit_protocols::topic::{Channel, Topic};
 use retrofit_protocols::Presence;
-use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use rumqttc::{LastWill, Packet, QoS};
 
 use crate::broker::BrokerConfig;
 use crate::forwarder::{Output, OutputError};
 use crate::intake::GatewayIdentity;
 use crate::journal::{Entry, RecordClass};
+use crate::mqtt_session::{MqttSession, SessionError, SessionOptions};
 
 /// How long a batch may wait for the broker's acknowledgements.
 const ACK_TIMEOUT: Duration = Duration::from_secs(30);
 /// Publishes in flight on one connection.
-const INFLIGHT: u16 = 1000;
+const INFLIGHT: usize = 1000;
 
 /// Publishes journal entries to the output broker.
 pub struct MqttSink {
     broker: BrokerConfig,
     identity: std::sync::Arc<GatewayIdentity>,
-    conn: Option<Connection>,
+    session: Option<MqttSession>,
 }
 
-struct Connection {
-    client: AsyncClient,
-    events: mpsc::UnboundedReceiver<ConnEvent>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-enum ConnEvent {
-    Connected,
-    PubAck,
-    Lost(String),
+/// One message to publish.
+struct Message<'a> {
+    topic: String,
+    payload: &'a [u8],
+    retain: bool,
 }
 
 impl MqttSink {
@@ -57,7 +46,7 @@ impl MqttSink {
         Self {
             broker,
             identity,
-            conn: None,
+            session: None,
         }
     }
 
@@ -86,97 +75,76 @@ impl MqttSink {
     async fn connect(&mut self) -> Result<(), OutputError> {
         let will = self.gateway_status(Presence::Offline, "connection lost");
         let status_topic = self.gateway_topic(Channel::Status);
-        let mut options = self.broker.options(true);
-        options.set_inflight(INFLIGHT);
-        options.set_last_will(LastWill::new(
-            &status_topic,
-            will.to_json(),
-            QoS::AtLeastOnce,
-            true,
-        ));
-        let (client, mut eventloop) = AsyncClient::new(options, usize::from(INFLIGHT));
-        let (tx, mut events) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            loop {
-                let event = match eventloop.poll().await {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => ConnEvent::Connected,
-                    Ok(Event::Incoming(Packet::PubAck(_))) => ConnEvent::PubAck,
-                    Ok(_) => continue,
-                    Err(e) => {
-                        let _ = tx.send(ConnEvent::Lost(e.to_string()));
-                        return;
-                    }
-                };
-                if tx.send(event).is_err() {
-                    return;
-                }
-            }
-        });
-        match tokio::time::timeout(ACK_TIMEOUT, events.recv()).await {
-            Ok(Some(ConnEvent::Connected)) => {}
-            Ok(Some(ConnEvent::Lost(e))) => return Err(retry(format!("output broker: {e}"))),
-            _ => return Err(retry("output broker did not answer".into())),
-        }
-        tracing::info!(broker = %self.broker.url, "output broker connected");
-        self.conn = Some(Connection {
-            client,
-            events,
-            task,
-        });
-        let online = self.gateway_status(Presence::Online, "running");
-        self.publish_all(&[(status_topic, online.to_json(), true)])
+        let options = SessionOptions {
+            clean_session: true,
+            last_will: Some(LastWill::new(
+                &status_topic,
+                will.to_json(),
+                QoS::AtLeastOnce,
+                true,
+            )),
+        };
+        let (session, _) = MqttSession::connect(&self.broker, options)
             .await
+            .map_err(|e| retry(format!("output broker: {e}")))?;
+        tracing::info!(broker = %self.broker.url, "output broker connected");
+        self.session = Some(session);
+        let online = self.gateway_status(Presence::Online, "running").to_json();
+        let message = Message {
+            topic: status_topic,
+            payload: &online,
+            retain: true,
+        };
+        self.publish_all(&[message]).await
     }
 
-    /// Publishes and waits for every acknowledgement.
-    async fn publish_all(
-        &mut self,
-        messages: &[(String, Vec<u8>, bool)],
-    ) -> Result<(), OutputError> {
-        let conn = self
-            .conn
+    /// Publishes with up to [`INFLIGHT`] unacknowledged, many per write,
+    /// and waits for every acknowledgement.
+    async fn publish_all(&mut self, messages: &[Message<'_>]) -> Result<(), OutputError> {
+        let session = self
+            .session
             .as_mut()
             .ok_or_else(|| retry("not connected".into()))?;
-        let mut pending = 0usize;
-        let mut sent = 0usize;
         let deadline = tokio::time::Instant::now() + ACK_TIMEOUT;
+        let (mut sent, mut pending) = (0usize, 0usize);
+        let mut packets = Vec::new();
         while sent < messages.len() || pending > 0 {
-            // Publish while there is room; the client's queue applies back-pressure.
-            if sent < messages.len() && pending < usize::from(INFLIGHT) {
-                let (topic, payload, retain) = &messages[sent];
-                tokio::select! {
-                    res = conn.client.publish(topic.as_str(), QoS::AtLeastOnce, *retain, payload.clone()) => {
-                        res.map_err(|e| retry(format!("publish: {e}")))?;
-                        sent += 1;
-                        pending += 1;
-                        continue;
-                    }
-                    event = conn.events.recv() => pending = on_event(event, pending)?,
+            while sent < messages.len() && pending < INFLIGHT {
+                let m = &messages[sent];
+                session
+                    .publish(&m.topic, m.payload, m.retain)
+                    .map_err(lost)?;
+                sent += 1;
+                pending += 1;
+            }
+            session.flush().await.map_err(lost)?;
+            tokio::time::timeout_at(deadline, session.read(&mut packets))
+                .await
+                .map_err(|_| retry("output broker did not acknowledge in time".into()))?
+                .map_err(lost)?;
+            for packet in packets.drain(..) {
+                if matches!(packet, Packet::PubAck(_)) {
+                    pending = pending.saturating_sub(1);
                 }
-            } else {
-                let event = tokio::time::timeout_at(deadline, conn.events.recv())
-                    .await
-                    .map_err(|_| retry("output broker did not acknowledge in time".into()))?;
-                pending = on_event(event, pending)?;
             }
         }
-        Ok(())
+        session.flush().await.map_err(lost)
     }
 
-    fn message(&self, entry: &Entry) -> Option<(String, Vec<u8>, bool)> {
+    fn message<'a>(&self, entry: &'a Entry) -> Option<Message<'a>> {
         if entry.class == RecordClass::DeadLetter {
-            return Some((
-                self.gateway_topic(Channel::Deadletter),
-                entry.payload.clone(),
-                false,
-            ));
+            return Some(Message {
+                topic: self.gateway_topic(Channel::Deadletter),
+                payload: &entry.payload,
+                retain: false,
+            });
         }
         match Reading::from_json(&entry.payload) {
-            Ok(r) => Some((
-                r.topic().to_string(),
-                entry.payload.clone(),
-                r.channel().retained(),
-            )),
+            Ok(r) => Some(Message {
+                topic: r.topic().to_string(),
+                payload: &entry.payload,
+                retain: r.channel().retained(),
+            }),
             Err(e) => {
                 tracing::error!(pos = entry.pos, error = %e, "journal entry is not a reading; skipped");
                 None
@@ -185,13 +153,8 @@ impl MqttSink {
     }
 }
 
-fn on_event(event: Option<ConnEvent>, pending: usize) -> Result<usize, OutputError> {
-    match event {
-        Some(ConnEvent::PubAck) => Ok(pending.saturating_sub(1)),
-        Some(ConnEvent::Connected) => Err(retry("output broker reconnected mid-batch".into())),
-        Some(ConnEvent::Lost(e)) => Err(retry(format!("output broker: {e}"))),
-        None => Err(retry("output connection closed".into())),
-    }
+fn lost(e: SessionError) -> OutputError {
+    retry(format!("output broker: {e}"))
 }
 
 fn retry(reason: String) -> OutputError {
@@ -207,13 +170,13 @@ impl Output for MqttSink {
     }
 
     async fn deliver(&mut self, batch: &[Entry]) -> Result<(), OutputError> {
-        if self.conn.is_none() {
-            self.connect().await.inspect_err(|_| self.conn = None)?;
+        if self.session.is_none() {
+            self.connect().await.inspect_err(|_| self.session = None)?;
         }
         let messages: Vec<_> = batch.iter().filter_map(|e| self.message(e)).collect();
         let res = self.publish_all(&messages).await;
         if res.is_err() {
-            self.conn = None;
+            self.session = None;
         }
         res
     }
@@ -221,13 +184,8 @@ impl Output for MqttSink {
     /// Disconnects cleanly so the broker keeps the last published status
     /// instead of firing the `connection lost` will.
     async fn close(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
-            return;
-        };
-        if conn.client.disconnect().await.is_ok() {
-            // The event loop ends once the DISCONNECT is written.
-            let wait = async { while conn.events.recv().await.is_some() {} };
-            let _ = tokio::time::timeout(Duration::from_secs(2), wait).await;
+        if let Some(session) = self.session.take() {
+            session.disconnect().await;
         }
     }
 }
