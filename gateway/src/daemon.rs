@@ -3,8 +3,16 @@
 //! intake first, commits the gateway's offline status, lets the outputs
 //! flush within a deadline and persists their cursors.
 //!
-//! Nothing here transforms data; it only starts and stops components in
-//! the order that keeps the delivery guarantees.
+//! Links and outputs run under [`crate::supervisor`]: one that panics or
+//! ends unexpectedly is restarted with backoff and jitter; a failing link
+//! raises the gateway's `link_failure` alarm and names itself in the
+//! gateway's status reason until it has run again for a while. Every wait
+//! of the shutdown is bounded ([`STOP_DEADLINE`], [`FLUSH_DEADLINE`]), so a
+//! journal that cannot commit delays the exit but never hangs it. Journal
+//! calls that block (open, the final sync) run on the blocking pool.
+//!
+//! Nothing here transforms data; it only starts, restarts and stops
+//! components in the order that keeps the delivery guarantees.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,10 +26,11 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
 use crate::clock::SeqClock;
 use crate::config::Config;
 use crate::counters::Counters;
-use crate::forwarder::{run_forwarder, ForwarderConfig};
+use crate::forwarder::{run_forwarder, ForwarderConfig, Output};
 use crate::intake::{record_of, GatewayIdentity, Intake, Submission};
 use crate::journal::Journal;
 use crate::links::lorawan::LorawanConfig;
@@ -207,30 +216,43 @@ fn start_outputs(
         shutdown_deadline: FLUSH_DEADLINE,
         ..ForwarderConfig::default()
     };
-    let mqtt = MqttSink::new(config.mqtt.clone(), identity.clone());
-    set.spawn(forward(journal.clone(), mqtt, base.clone(), stop.clone()));
+    let (mqtt, id) = (config.mqtt.clone(), identity.clone());
+    let sink = move || MqttSink::new(mqtt.clone(), id.clone());
+    set.spawn(supervise_output("mqtt", sink, journal, base.clone(), stop));
     if let Some(influx) = &config.influx {
-        let sink = InfluxSink::new(influx, journal.clone(), identity.clone());
         let cfg = ForwarderConfig {
             batch_max: influx.batch_size.max(1),
             flush_interval: Duration::from_millis(influx.flush_interval_ms),
             ..base
         };
-        set.spawn(forward(journal.clone(), sink, cfg, stop.clone()));
+        let (influx, j, id) = (influx.clone(), journal.clone(), identity.clone());
+        let sink = move || InfluxSink::new(&influx, j.clone(), id.clone());
+        set.spawn(supervise_output("influx", sink, journal, cfg, stop));
     }
     set
 }
 
-async fn forward<O: crate::forwarder::Output + 'static>(
-    journal: Journal,
-    output: O,
+/// An output's forwarder, restarted with a fresh sink from its durable
+/// cursor (what was not acknowledged is delivered again) whenever it stops
+/// with an error, e.g. a cursor ack the full disk refused.
+fn supervise_output<O: Output + Send + Sync + 'static>(
+    name: &str,
+    sink: impl Fn() -> O + Send + 'static,
+    journal: &Journal,
     cfg: ForwarderConfig,
-    stop: CancellationToken,
-) {
-    let name = output.name().to_string();
-    if let Err(e) = run_forwarder(journal, output, cfg, stop).await {
-        tracing::error!(output = %name, error = %e, "output stopped with an error");
-    }
+    stop: &CancellationToken,
+) -> impl Future<Output = ()> + Send + 'static {
+    let (journal, run_stop) = (journal.clone(), stop.clone());
+    let policy = RestartPolicy {
+        backoff: Backoff::default(),
+        stop_deadline: FLUSH_DEADLINE + STOP_DEADLINE,
+        ..RestartPolicy::default()
+    };
+    let start = move || {
+        let run = run_forwarder(journal.clone(), sink(), cfg.clone(), run_stop.clone());
+        async move { run.await.map(drop).map_err(|e| e.to_string()) }
+    };
+    supervisor::supervise(name.to_string(), start, policy, None, stop.clone())
 }
 
 async fn join_outputs(mut set: JoinSet<()>) {
@@ -260,11 +282,18 @@ fn start_links(
         };
         let runner = LinkRunner::new(spec);
         let link_stop = stop.clone();
+        let start = move || {
+            let run = runner.run(ctx.clone(), link_stop.clone());
+            async move {
+                run.await;
+                Ok(())
+            }
+        };
         set.spawn(supervisor::supervise(
-            spec.id().clone(),
-            move || runner.run(ctx.clone(), link_stop.clone()),
+            spec.id().to_string(),
+            start,
             RestartPolicy::default(),
-            health.clone(),
+            Some(health.clone()),
             stop.clone(),
         ));
     }

@@ -1,24 +1,27 @@
-//! Link supervision: runs each link as a task of its own and restarts it,
-//! with capped exponential backoff and jitter, when it ends unexpectedly (a
-//! panic, or a return while the gateway is not stopping); reports every
-//! failure and recovery as [`LinkHealth`], which [`LinkAlarms`] turns into
-//! the gateway's `link_failure` alarm and its status reason.
+//! Supervision of the daemon's long-running tasks (links, outputs): each
+//! runs as a task of its own and is restarted, with capped exponential
+//! backoff and jitter, when it ends unexpectedly (a panic, an error, or a
+//! return while the gateway is not stopping). Every failure is logged at
+//! error level and, for links, reported as [`LinkHealth`], which
+//! [`LinkAlarms`] turns into the gateway's `link_failure` alarm and its
+//! status reason.
 //!
-//! A link counts as recovered once a restarted run has lasted
+//! A task counts as recovered once a restarted run has lasted
 //! [`RestartPolicy::healthy_after`]; the backoff restarts from its shortest
-//! pause then. On stop a link gets [`RestartPolicy::stop_deadline`] to end
-//! by itself (it may be blocked on a stopped intake) and is then aborted:
-//! what it had not handed to the intake was never acknowledged.
+//! pause then. On stop a task gets [`RestartPolicy::stop_deadline`] to end
+//! by itself (a link may be blocked on a stopped intake) and is then
+//! aborted: what a link had not handed to the intake was never
+//! acknowledged.
 //!
 //! The supervisor never restarts anything while the gateway stops, and
-//! never touches a link's data.
+//! never touches a task's data.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
 use retrofit_protocols::reading::{Body, BoundedText, Reading, StatusBody};
-use retrofit_protocols::{EventState, Id, KnownEvent, Presence, Severity};
+use retrofit_protocols::{EventState, KnownEvent, Presence, Severity};
 use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -48,18 +51,22 @@ impl Default for RestartPolicy {
     }
 }
 
-/// What happened to a supervised link.
+/// What happened to a supervised task (a link, by its id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkHealth {
-    /// The link's task ended unexpectedly; it restarts in `restart_in`.
+    /// The task ended unexpectedly; it restarts in `restart_in`.
     Failed {
-        link: Id,
+        link: String,
         reason: String,
         restart_in: Duration,
     },
     /// A restarted run has lasted [`RestartPolicy::healthy_after`].
-    Recovered { link: Id },
+    Recovered { link: String },
 }
+
+/// How one run of a supervised task ended by itself: `Err` with the reason
+/// it failed.
+pub type RunResult = Result<(), String>;
 
 /// How one run of a link ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -70,20 +77,20 @@ enum Ended {
     Failed(String),
 }
 
-/// Runs the link `link` built by `start` until `stop`, restarting it
-/// whenever it ends unexpectedly and reporting to `reports`.
+/// Runs the task `name` built by `start` until `stop`, restarting it
+/// whenever it ends unexpectedly and reporting to `reports` if given.
 pub async fn supervise<F, Fut>(
-    link: Id,
+    name: String,
     mut start: F,
     policy: RestartPolicy,
-    reports: mpsc::UnboundedSender<LinkHealth>,
+    reports: Option<mpsc::UnboundedSender<LinkHealth>>,
     stop: CancellationToken,
 ) where
     F: FnMut() -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
+    Fut: Future<Output = RunResult> + Send + 'static,
 {
     let mut supervisor = Supervisor {
-        link,
+        name,
         backoff: policy.backoff.clone(),
         policy,
         reports,
@@ -102,10 +109,10 @@ pub async fn supervise<F, Fut>(
 }
 
 struct Supervisor {
-    link: Id,
+    name: String,
     policy: RestartPolicy,
     backoff: Backoff,
-    reports: mpsc::UnboundedSender<LinkHealth>,
+    reports: Option<mpsc::UnboundedSender<LinkHealth>>,
     stop: CancellationToken,
     /// A failure was reported and no recovery since.
     failing: bool,
@@ -113,13 +120,22 @@ struct Supervisor {
 
 impl Supervisor {
     /// Waits for one run to end; marks it healthy once it has lasted.
-    async fn run_once(&mut self, mut run: JoinHandle<()>) -> Ended {
+    async fn run_once(&mut self, mut run: JoinHandle<RunResult>) -> Ended {
         let healthy = tokio::time::sleep(self.policy.healthy_after);
         tokio::pin!(healthy);
         let mut proven = false;
         loop {
             tokio::select! {
-                ended = &mut run => return self.ended(ended),
+                ended = &mut run => {
+                    let stopping = self.stop.is_cancelled();
+                    return match self.ended(ended, stopping) {
+                        Ended::Failed(reason) if stopping => {
+                            tracing::error!(task = %self.name, reason = %reason, "task failed while stopping");
+                            Ended::Stopped
+                        }
+                        ended => ended,
+                    };
+                }
                 () = &mut healthy, if !proven => {
                     proven = true;
                     self.recovered();
@@ -131,24 +147,27 @@ impl Supervisor {
 
     /// Lets a stopping run end by itself within the deadline, else aborts
     /// it.
-    async fn stop_run(&self, mut run: JoinHandle<()>) -> Ended {
+    async fn stop_run(&self, mut run: JoinHandle<RunResult>) -> Ended {
         match tokio::time::timeout(self.policy.stop_deadline, &mut run).await {
-            Ok(Err(e)) if e.is_panic() => {
-                tracing::error!(link = %self.link, reason = %panic_reason(e), "link panicked while stopping");
+            Ok(result) => {
+                if let Ended::Failed(reason) = self.ended(result, false) {
+                    tracing::error!(task = %self.name, reason = %reason, "task failed while stopping");
+                }
             }
-            Ok(_) => {}
             Err(_) => {
-                tracing::warn!(link = %self.link, deadline = ?self.policy.stop_deadline, "link did not stop in time; aborted (nothing it held was acknowledged)");
+                tracing::warn!(task = %self.name, deadline = ?self.policy.stop_deadline, "task did not stop in time; aborted (nothing a link held was acknowledged)");
                 run.abort();
             }
         }
         Ended::Stopped
     }
 
-    fn ended(&self, result: Result<(), JoinError>) -> Ended {
+    /// How a run ended; a return counts as a failure unless `stopping`.
+    fn ended(&self, result: Result<RunResult, JoinError>, stopping: bool) -> Ended {
         match result {
-            _ if self.stop.is_cancelled() => Ended::Stopped,
-            Ok(()) => Ended::Failed("returned without being stopped".to_string()),
+            Ok(Ok(())) if stopping => Ended::Stopped,
+            Ok(Ok(())) => Ended::Failed("returned without being stopped".to_string()),
+            Ok(Err(reason)) => Ended::Failed(reason),
             Err(e) if e.is_panic() => Ended::Failed(panic_reason(e)),
             Err(e) => Ended::Failed(e.to_string()),
         }
@@ -157,10 +176,16 @@ impl Supervisor {
     fn recovered(&mut self) {
         self.backoff.reset();
         if std::mem::take(&mut self.failing) {
-            tracing::info!(link = %self.link, "restarted link is running again");
-            let _ = self.reports.send(LinkHealth::Recovered {
-                link: self.link.clone(),
+            tracing::info!(task = %self.name, "restarted task is running again");
+            self.report(LinkHealth::Recovered {
+                link: self.name.clone(),
             });
+        }
+    }
+
+    fn report(&self, health: LinkHealth) {
+        if let Some(reports) = &self.reports {
+            let _ = reports.send(health);
         }
     }
 
@@ -168,10 +193,10 @@ impl Supervisor {
     /// stopped meanwhile.
     async fn pause_after(&mut self, reason: String) -> bool {
         let wait = self.backoff.next_delay(None);
-        tracing::error!(link = %self.link, reason = %reason, restart_in = ?wait, "link failed; restarting");
+        tracing::error!(task = %self.name, reason = %reason, restart_in = ?wait, "task failed; restarting");
         self.failing = true;
-        let _ = self.reports.send(LinkHealth::Failed {
-            link: self.link.clone(),
+        self.report(LinkHealth::Failed {
+            link: self.name.clone(),
             reason,
             restart_in: wait,
         });
@@ -199,7 +224,7 @@ fn panic_reason(e: JoinError) -> String {
 #[derive(Debug, Default)]
 pub struct LinkAlarms {
     /// Failing links: raise seq of the alarm, latest reason.
-    failing: BTreeMap<Id, (u64, String)>,
+    failing: BTreeMap<String, (u64, String)>,
 }
 
 /// The gateway's status reason while every link runs.
@@ -270,6 +295,7 @@ mod tests {
     use std::sync::Arc;
 
     use retrofit_protocols::reading::EventBody;
+    use retrofit_protocols::Id;
 
     use super::*;
     use crate::clock::SeqClock;
@@ -284,8 +310,8 @@ mod tests {
         }
     }
 
-    fn link() -> Id {
-        Id::parse("ns").unwrap()
+    fn link() -> String {
+        "ns".to_string()
     }
 
     async fn next(reports: &mut mpsc::UnboundedReceiver<LinkHealth>) -> LinkHealth {
@@ -311,10 +337,11 @@ mod tests {
                     assert!(run > 0, "first run fails");
                     let _ = running.send(run);
                     stop.cancelled().await;
+                    Ok(())
                 }
             },
             fast(),
-            reports_tx,
+            Some(reports_tx),
             stop.clone(),
         ));
         match next(&mut reports).await {
@@ -350,9 +377,9 @@ mod tests {
         };
         let supervisor = tokio::spawn(supervise(
             link(),
-            || async {},
+            || async { Ok(()) },
             policy,
-            reports_tx,
+            Some(reports_tx),
             stop.clone(),
         ));
         let mut pauses = Vec::new();
@@ -377,6 +404,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_erring_task_is_restarted_with_its_error_as_the_reason() {
+        let (reports_tx, mut reports) = mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let supervisor = tokio::spawn(supervise(
+            "influx".to_string(),
+            || async { Err("journal database: disk full".to_string()) },
+            fast(),
+            Some(reports_tx),
+            stop.clone(),
+        ));
+        for _ in 0..2 {
+            match next(&mut reports).await {
+                LinkHealth::Failed { link, reason, .. } => {
+                    assert_eq!(
+                        (link.as_str(), reason.as_str()),
+                        ("influx", "journal database: disk full")
+                    );
+                }
+                other => panic!("expected a failure, got {other:?}"),
+            }
+        }
+        stop.cancel();
+        tokio::time::timeout(LIMIT, supervisor)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
     async fn a_link_that_ignores_stop_is_aborted_at_the_deadline() {
         let (reports_tx, mut reports) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
@@ -387,11 +443,11 @@ mod tests {
                 let guard = dropped_tx.clone();
                 async move {
                     let _guard = guard;
-                    std::future::pending::<()>().await;
+                    std::future::pending::<RunResult>().await
                 }
             },
             fast(),
-            reports_tx,
+            Some(reports_tx),
             stop.clone(),
         ));
         stop.cancel();

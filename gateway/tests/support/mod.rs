@@ -13,6 +13,7 @@ pub mod mqtt;
 pub mod outage;
 pub mod rig;
 pub mod serial;
+pub mod small_disk;
 pub mod strict_store;
 
 use std::io::Write as _;
