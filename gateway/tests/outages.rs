@@ -1,7 +1,9 @@
 //! Outages under steady load, through real processes (spec §8): the store
 //! down and back, both brokers restarted, the gateway SIGKILLed and
 //! restarted. Every reading the input broker acknowledged must reach the
-//! normalized topics and the store; the store holds it exactly once.
+//! normalized topics and the store; the store holds it exactly once. And a
+//! 64 KiB journal filled while the store is down: it drops the oldest
+//! telemetry first, counts every drop, and keeps alarms.
 
 // A test crate: a failed expectation is a failed test. clippy.toml allows
 // unwrap/expect in #[test] functions only, not in the helpers around them.
@@ -306,7 +308,10 @@ fn journal_full_drops_oldest_telemetry_counts_it_and_keeps_alarms() {
     // readings kept: it read them from its cursor, the fence; any before
     // them were dropped before it could read them).
     let seen = seen.unwrap_or_else(|runs| panic!("not oldest first: {runs}\n{stats}"));
-    assert!(seen.lost > 0, "the journal dropped readings: {stats}");
+    assert!(
+        seen.lost > 0,
+        "the store misses what the journal dropped: {seen:?}\n{stats}"
+    );
     // Every reading the store misses was counted as a drop for it, and
     // every drop is a miss but for the batch in flight. The gateway's own
     // report (bulk too, a minute apart) may add one drop a minute.
