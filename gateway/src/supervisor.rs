@@ -126,16 +126,7 @@ impl Supervisor {
         let mut proven = false;
         loop {
             tokio::select! {
-                ended = &mut run => {
-                    let stopping = self.stop.is_cancelled();
-                    return match self.ended(ended, stopping) {
-                        Ended::Failed(reason) if stopping => {
-                            tracing::error!(task = %self.name, reason = %reason, "task failed while stopping");
-                            Ended::Stopped
-                        }
-                        ended => ended,
-                    };
-                }
+                ended = &mut run => return self.ended(ended),
                 () = &mut healthy, if !proven => {
                     proven = true;
                     self.recovered();
@@ -148,29 +139,30 @@ impl Supervisor {
     /// Lets a stopping run end by itself within the deadline, else aborts
     /// it.
     async fn stop_run(&self, mut run: JoinHandle<RunResult>) -> Ended {
-        match tokio::time::timeout(self.policy.stop_deadline, &mut run).await {
-            Ok(result) => {
-                if let Ended::Failed(reason) = self.ended(result, false) {
-                    tracing::error!(task = %self.name, reason = %reason, "task failed while stopping");
-                }
-            }
-            Err(_) => {
-                tracing::warn!(task = %self.name, deadline = ?self.policy.stop_deadline, "task did not stop in time; aborted (nothing a link held was acknowledged)");
-                run.abort();
-            }
-        }
-        Ended::Stopped
+        let Ok(result) = tokio::time::timeout(self.policy.stop_deadline, &mut run).await else {
+            tracing::warn!(task = %self.name, deadline = ?self.policy.stop_deadline, "task did not stop in time; aborted (nothing a link held was acknowledged)");
+            run.abort();
+            return Ended::Stopped;
+        };
+        self.ended(result)
     }
 
-    /// How a run ended; a return counts as a failure unless `stopping`.
-    fn ended(&self, result: Result<RunResult, JoinError>, stopping: bool) -> Ended {
-        match result {
-            Ok(Ok(())) if stopping => Ended::Stopped,
-            Ok(Ok(())) => Ended::Failed("returned without being stopped".to_string()),
-            Ok(Err(reason)) => Ended::Failed(reason),
-            Err(e) if e.is_panic() => Ended::Failed(panic_reason(e)),
-            Err(e) => Ended::Failed(e.to_string()),
+    /// How a run ended: a return counts as a failure unless the gateway
+    /// is stopping; a failure while stopping is only logged.
+    fn ended(&self, result: Result<RunResult, JoinError>) -> Ended {
+        let stopping = self.stop.is_cancelled();
+        let reason = match result {
+            Ok(Ok(())) if stopping => return Ended::Stopped,
+            Ok(Ok(())) => "returned without being stopped".to_string(),
+            Ok(Err(reason)) => reason,
+            Err(e) if e.is_panic() => panic_reason(e),
+            Err(e) => e.to_string(),
+        };
+        if stopping {
+            tracing::error!(task = %self.name, reason = %reason, "task failed while stopping");
+            return Ended::Stopped;
         }
+        Ended::Failed(reason)
     }
 
     fn recovered(&mut self) {
@@ -365,6 +357,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 2, "no restart on stop");
+        assert_eq!(reports.recv().await, None, "a stop is no failure");
     }
 
     #[tokio::test]
