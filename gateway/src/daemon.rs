@@ -3,32 +3,52 @@
 //! intake first, commits the gateway's offline status, lets the outputs
 //! flush within a deadline and persists their cursors.
 //!
-//! Nothing here transforms data; it only starts and stops components in
-//! the order that keeps the delivery guarantees.
+//! Links and outputs run under [`crate::supervisor`]: one that panics or
+//! ends unexpectedly is restarted with backoff and jitter; a failing link
+//! raises the gateway's `link_failure` alarm and names itself in the
+//! gateway's status reason until it has run again for a while. Every wait
+//! of the shutdown is bounded ([`STOP_DEADLINE`], [`FLUSH_DEADLINE`]), so a
+//! journal that cannot commit delays the exit but never hangs it. Journal
+//! calls that block (open, the final sync) run on the blocking pool.
+//!
+//! Nothing here transforms data; it only starts, restarts and stops
+//! components in the order that keeps the delivery guarantees.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use retrofit_protocols::reading::{Body, BoundedText, StatusBody};
 use retrofit_protocols::Presence;
-use tokio::task::JoinSet;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
 use crate::clock::SeqClock;
 use crate::config::Config;
 use crate::counters::Counters;
-use crate::forwarder::{run_forwarder, ForwarderConfig};
+use crate::forwarder::{run_forwarder, ForwarderConfig, Output};
 use crate::intake::{record_of, GatewayIdentity, Intake, Submission};
 use crate::journal::Journal;
+use crate::links::lorawan::LorawanConfig;
+use crate::links::mqtt::MqttLinkConfig;
+use crate::links::serial::{run_serial_link, SerialLinkConfig};
 use crate::links::subscriber::{run_subscriber, LinkContext};
 use crate::links::LinkSpec;
 use crate::presence::{self, PresenceBook, PresenceFeed};
 use crate::sinks::influx::InfluxSink;
 use crate::sinks::mqtt::MqttSink;
+use crate::supervisor::{self, LinkAlarms, LinkHealth, RestartPolicy};
 
 /// How long outputs may keep flushing after intake has stopped.
 pub const FLUSH_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long a stopping component (a link blocked on a stopped intake, the
+/// self-report, presence) may take before it is aborted.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Runs the gateway until `shutdown` is cancelled, then drains and returns.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -41,23 +61,18 @@ pub async fn run_with_counters(
     shutdown: CancellationToken,
     counters: Arc<Counters>,
 ) -> anyhow::Result<()> {
-    let data_dir = &config.gateway.data_dir;
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data_dir {}", data_dir.display()))?;
-    let _lock = lock_data_dir(data_dir)?;
-    let outputs: Vec<&str> = match config.influx {
+    let outputs: Vec<&'static str> = match config.influx {
         Some(_) => vec!["mqtt", "influx"],
         None => vec!["mqtt"],
     };
-    let journal = Journal::open(data_dir, &config.journal, &outputs)
-        .with_context(|| format!("cannot open the journal in {}", data_dir.display()))?;
+    let (journal, _lock) = open_journal(&config, outputs).await?;
     let identity = Arc::new(GatewayIdentity {
         site: config.gateway.site.clone(),
         gateway: config.gateway.id.clone(),
         seq: SeqClock::default(),
     });
     let (intake, writer) = Intake::start(journal.clone(), identity.clone());
-    announce(&intake, &identity, Presence::Online, "running").await;
+    announce(&intake, &identity, Presence::Online, supervisor::RUNNING).await;
 
     let outputs_stop = CancellationToken::new();
     let forwarders = start_outputs(&config, &journal, &identity, &outputs_stop);
@@ -69,8 +84,11 @@ pub async fn run_with_counters(
     );
     let (feed, presence_task) = presence::start(book, intake.clone(), presence_stop.clone());
     let links_stop = CancellationToken::new();
-    let mut links = start_links(&config, &intake, &counters, &feed, &links_stop);
-    links.spawn(crate::self_report::run_self_report(
+    let (health_tx, health) = mpsc::unbounded_channel();
+    let reporter = tokio::spawn(report_link_health(health, intake.clone()));
+    let mut links = start_links(&config, &intake, &counters, &feed, &health_tx, &links_stop);
+    drop(health_tx);
+    let self_report = tokio::spawn(crate::self_report::run_self_report(
         intake.clone(),
         counters.clone(),
         crate::self_report::REPORT_INTERVAL,
@@ -82,24 +100,83 @@ pub async fn run_with_counters(
     tracing::info!("stopping: intake first, then outputs flush");
     links_stop.cancel();
     while links.join_next().await.is_some() {}
+    stop_within(self_report, "self-report").await;
+    stop_within(reporter, "link health report").await;
     presence_stop.cancel();
-    let _ = presence_task.await;
-    let offline = identity.reading(Body::Status(StatusBody {
-        status: Presence::Offline,
-        since: crate::clock::now(),
-        last_seen: None,
-        reason: BoundedText::lossy("stopped"),
-    }));
-    let _ = intake
-        .submit(Submission::new(vec![record_of(&offline)], None))
-        .await;
+    stop_within(presence_task, "presence").await;
+    announce_offline(&intake, &identity).await;
     drop(intake);
-    writer.await.context("intake writer failed")?;
+    let written = writer.await.context("intake writer failed")?;
     outputs_stop.cancel();
     join_outputs(forwarders).await;
-    journal.sync().context("cannot persist the journal")?;
+    tokio::task::spawn_blocking(move || journal.sync())
+        .await
+        .context("journal sync failed")?
+        .context("cannot persist the journal")?;
+    written.context("intake stopped with uncommitted input")?;
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// Creates and locks the data directory and opens the journal in it, on
+/// the blocking pool (it reads and may recover the SQLite file).
+async fn open_journal(
+    config: &Config,
+    outputs: Vec<&'static str>,
+) -> anyhow::Result<(Journal, std::fs::File)> {
+    let data_dir = config.gateway.data_dir.clone();
+    let journal_config = config.journal.clone();
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("cannot create data_dir {}", data_dir.display()))?;
+        let lock = lock_data_dir(&data_dir)?;
+        let journal = Journal::open(&data_dir, &journal_config, &outputs)
+            .with_context(|| format!("cannot open the journal in {}", data_dir.display()))?;
+        Ok((journal, lock))
+    })
+    .await
+    .context("opening the journal failed")?
+}
+
+/// Waits up to [`STOP_DEADLINE`] for a stopping task, then aborts it.
+async fn stop_within(mut task: JoinHandle<()>, what: &str) {
+    match tokio::time::timeout(STOP_DEADLINE, &mut task).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(task = what, error = %e, "task failed"),
+        Err(_) => {
+            tracing::warn!(task = what, deadline = ?STOP_DEADLINE, "task did not stop in time; aborted");
+            task.abort();
+        }
+    }
+}
+
+/// Commits the gateway's offline status, unless the intake stays stopped
+/// (a failing journal) beyond [`STOP_DEADLINE`].
+async fn announce_offline(intake: &Intake, identity: &GatewayIdentity) {
+    let announced = tokio::time::timeout(
+        STOP_DEADLINE,
+        announce(intake, identity, Presence::Offline, "stopped"),
+    )
+    .await;
+    if announced.is_err() {
+        tracing::warn!("the intake took no offline status in time");
+    }
+}
+
+/// Commits the gateway readings each link failure or recovery calls for
+/// (`link_failure` alarm, status reason); ends with the last link.
+async fn report_link_health(mut health: mpsc::UnboundedReceiver<LinkHealth>, intake: Intake) {
+    let mut alarms = LinkAlarms::default();
+    while let Some(h) = health.recv().await {
+        let records = alarms
+            .readings(intake.identity(), h)
+            .iter()
+            .map(record_of)
+            .collect();
+        if intake.submit(Submission::new(records, None)).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Holds an exclusive lock on the data directory for the daemon's life, so
@@ -139,30 +216,43 @@ fn start_outputs(
         shutdown_deadline: FLUSH_DEADLINE,
         ..ForwarderConfig::default()
     };
-    let mqtt = MqttSink::new(config.mqtt.clone(), identity.clone());
-    set.spawn(forward(journal.clone(), mqtt, base.clone(), stop.clone()));
+    let (mqtt, id) = (config.mqtt.clone(), identity.clone());
+    let sink = move || MqttSink::new(mqtt.clone(), id.clone());
+    set.spawn(supervise_output("mqtt", sink, journal, base.clone(), stop));
     if let Some(influx) = &config.influx {
-        let sink = InfluxSink::new(influx, journal.clone(), identity.clone());
         let cfg = ForwarderConfig {
             batch_max: influx.batch_size.max(1),
             flush_interval: Duration::from_millis(influx.flush_interval_ms),
             ..base
         };
-        set.spawn(forward(journal.clone(), sink, cfg, stop.clone()));
+        let (influx, j, id) = (influx.clone(), journal.clone(), identity.clone());
+        let sink = move || InfluxSink::new(&influx, j.clone(), id.clone());
+        set.spawn(supervise_output("influx", sink, journal, cfg, stop));
     }
     set
 }
 
-async fn forward<O: crate::forwarder::Output + 'static>(
-    journal: Journal,
-    output: O,
+/// An output's forwarder, restarted with a fresh sink from its durable
+/// cursor (what was not acknowledged is delivered again) whenever it stops
+/// with an error, e.g. a cursor ack the full disk refused.
+fn supervise_output<O: Output + Send + Sync + 'static>(
+    name: &str,
+    sink: impl Fn() -> O + Send + 'static,
+    journal: &Journal,
     cfg: ForwarderConfig,
-    stop: CancellationToken,
-) {
-    let name = output.name().to_string();
-    if let Err(e) = run_forwarder(journal, output, cfg, stop).await {
-        tracing::error!(output = %name, error = %e, "output stopped with an error");
-    }
+    stop: &CancellationToken,
+) -> impl Future<Output = ()> + Send + 'static {
+    let (journal, run_stop) = (journal.clone(), stop.clone());
+    let policy = RestartPolicy {
+        backoff: Backoff::default(),
+        stop_deadline: FLUSH_DEADLINE + STOP_DEADLINE,
+        ..RestartPolicy::default()
+    };
+    let start = move || {
+        let run = run_forwarder(journal.clone(), sink(), cfg.clone(), run_stop.clone());
+        async move { run.await.map(drop).map_err(|e| e.to_string()) }
+    };
+    supervisor::supervise(name.to_string(), start, policy, None, stop.clone())
 }
 
 async fn join_outputs(mut set: JoinSet<()>) {
@@ -178,6 +268,7 @@ fn start_links(
     intake: &Intake,
     counters: &Arc<Counters>,
     presence: &PresenceFeed,
+    health: &mpsc::UnboundedSender<LinkHealth>,
     stop: &CancellationToken,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
@@ -189,34 +280,68 @@ fn start_links(
             counters: counters.clone(),
             presence: presence.clone(),
         };
-        match spec {
-            LinkSpec::Lorawan(c) => {
-                let c = Arc::new(c.clone());
-                let filters = vec![c.filter()];
-                set.spawn(run_subscriber(
-                    c.broker.clone(),
-                    filters,
-                    c,
-                    ctx,
-                    stop.clone(),
-                ));
+        let runner = LinkRunner::new(spec);
+        let link_stop = stop.clone();
+        let start = move || {
+            let run = runner.run(ctx.clone(), link_stop.clone());
+            async move {
+                run.await;
+                Ok(())
             }
-            LinkSpec::Mqtt(c) => {
-                let c = Arc::new(c.clone());
-                let filters = c.filters();
-                set.spawn(run_subscriber(
-                    c.broker.clone(),
-                    filters,
-                    c,
-                    ctx,
-                    stop.clone(),
-                ));
-            }
-            LinkSpec::Serial(c) => {
-                let c = Arc::new(c.clone());
-                set.spawn(crate::links::serial::run_serial_link(c, ctx, stop.clone()));
-            }
-        }
+        };
+        set.spawn(supervisor::supervise(
+            spec.id().to_string(),
+            start,
+            RestartPolicy::default(),
+            Some(health.clone()),
+            stop.clone(),
+        ));
     }
     set
+}
+
+/// One run of a link, from scratch.
+type LinkRun = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A link's config, shared by its runs.
+enum LinkRunner {
+    Lorawan(Arc<LorawanConfig>),
+    Mqtt(Arc<MqttLinkConfig>),
+    Serial(Arc<SerialLinkConfig>),
+}
+
+impl LinkRunner {
+    fn new(spec: &LinkSpec) -> Self {
+        match spec {
+            LinkSpec::Lorawan(c) => Self::Lorawan(Arc::new(c.clone())),
+            LinkSpec::Mqtt(c) => Self::Mqtt(Arc::new(c.clone())),
+            LinkSpec::Serial(c) => Self::Serial(Arc::new(c.clone())),
+        }
+    }
+
+    fn run(&self, ctx: LinkContext, stop: CancellationToken) -> LinkRun {
+        match self {
+            Self::Lorawan(c) => {
+                let filters = vec![c.filter()];
+                Box::pin(run_subscriber(
+                    c.broker.clone(),
+                    filters,
+                    c.clone(),
+                    ctx,
+                    stop,
+                ))
+            }
+            Self::Mqtt(c) => {
+                let filters = c.filters();
+                Box::pin(run_subscriber(
+                    c.broker.clone(),
+                    filters,
+                    c.clone(),
+                    ctx,
+                    stop,
+                ))
+            }
+            Self::Serial(c) => Box::pin(run_serial_link(c.clone(), ctx, stop)),
+        }
+    }
 }

@@ -255,13 +255,25 @@ impl<O: Output> Forwarder<O> {
         }
     }
 
-    /// Reads bulk entries after those already pending, up to `want` in all.
+    /// Reads bulk entries after those already pending, up to `want` in all,
+    /// while the journal still holds the oldest pending one. A batch whose
+    /// entries the size bound began to drop (read, then dropped while the
+    /// output was away) stays as it was: what an output delivers past a
+    /// drop is at most one batch of what the journal held at once.
     async fn top_up_bulk(&mut self, want: usize) -> Result<(), ForwarderError> {
         let missing = want.saturating_sub(self.pending_bulk.len());
         if missing > 0 {
             let after = self.pending_bulk.last().map_or(0, |e| e.pos);
             let more = self.source.peek(Lane::Bulk, after, missing).await?;
-            self.pending_bulk.extend(more);
+            // Checked after the read: rows only leave from the front, so
+            // the oldest still held now was held, with all after it, then.
+            let oldest_held = match self.pending_bulk.first().map(|e| e.pos) {
+                Some(pos) if !more.is_empty() => self.source.holds(Lane::Bulk, pos).await?,
+                _ => true,
+            };
+            if oldest_held {
+                self.pending_bulk.extend(more);
+            }
         }
         Ok(())
     }
@@ -416,6 +428,13 @@ impl Source {
         }
     }
 
+    /// Whether the journal still holds the entry at `pos` of `lane` (not
+    /// yet acknowledged by this output).
+    async fn holds(&self, lane: Lane, pos: u64) -> Result<bool, ForwarderError> {
+        let at = self.peek(lane, pos.saturating_sub(1), 1).await?;
+        Ok(at.first().is_some_and(|e| e.pos == pos))
+    }
+
     /// Moves the cursor in memory; the journal writes it with its next
     /// transaction (see [`Forwarder::wait`] for quiet moments).
     fn ack(&self, lane: Lane, upto_pos: u64) -> Result<(), ForwarderError> {
@@ -508,6 +527,81 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::{NewRecord, RecordClass};
+
+    /// An output whose store is away.
+    struct Away;
+
+    impl Output for Away {
+        fn name(&self) -> &str {
+            "away"
+        }
+
+        async fn deliver(&mut self, _: &[Entry]) -> Result<(), OutputError> {
+            Err(OutputError::Retry {
+                reason: "away".into(),
+                after: None,
+            })
+        }
+    }
+
+    fn forwarder(journal: &Journal) -> Forwarder<Away> {
+        let cfg = ForwarderConfig::default();
+        Forwarder {
+            source: Source(Arc::new(Mutex::new(journal.reader("away").unwrap()))),
+            journal: journal.clone(),
+            changes: journal.changes(),
+            bucket: TokenBucket::new(cfg.drain_rate, cfg.batch_max, Instant::now()),
+            backoff: Backoff::new(cfg.retry_initial, cfg.retry_max),
+            stop_by: OnceLock::new(),
+            pending_bulk: Vec::new(),
+            shallow_since: None,
+            report: ForwarderReport::default(),
+            output: Away,
+            cfg,
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    fn append_telemetry(journal: &Journal, n: usize) {
+        let records: Vec<NewRecord> = (0..n)
+            .map(|_| NewRecord {
+                class: RecordClass::Telemetry,
+                payload: vec![b'x'; 1000],
+            })
+            .collect();
+        journal.append(&records).unwrap();
+    }
+
+    fn pending(f: &Forwarder<Away>) -> Vec<u64> {
+        f.pending_bulk.iter().map(|e| e.pos).collect()
+    }
+
+    #[tokio::test]
+    async fn a_batch_the_size_bound_began_to_drop_is_not_topped_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = JournalConfig {
+            max_bytes: 64 * 1024,
+            ..JournalConfig::default()
+        };
+        let journal = Journal::open(dir.path(), &cfg, &["away"]).unwrap();
+        let mut f = forwarder(&journal);
+        append_telemetry(&journal, 10);
+        f.top_up_bulk(1000).await.unwrap();
+        assert_eq!(pending(&f), (1..=10).collect::<Vec<_>>());
+        f.deliver_pending_bulk().await.unwrap();
+        // Topped up while the journal holds all of it.
+        append_telemetry(&journal, 5);
+        f.top_up_bulk(1000).await.unwrap();
+        assert_eq!(pending(&f), (1..=15).collect::<Vec<_>>());
+        // 75 records of 1,032 accounted bytes: the 12 oldest are dropped,
+        // the batch in flight stays what the journal held.
+        append_telemetry(&journal, 60);
+        f.top_up_bulk(1000).await.unwrap();
+        assert_eq!(pending(&f), (1..=15).collect::<Vec<_>>());
+        let left = f.source.peek(Lane::Bulk, 0, 1000).await.unwrap();
+        assert_eq!(left.first().map(|e| e.pos), Some(13));
+    }
 
     #[test]
     fn token_bucket_paces_batches_at_the_rate() {

@@ -20,3 +20,4 @@ pub mod normalize;
 pub mod presence;
 pub mod self_report;
 pub mod sinks;
+pub mod supervisor;

@@ -110,6 +110,8 @@ string_enum!(
         SensorFault => "sensor_fault",
         Offline => "offline",
         JournalOverflow => "journal_overflow",
+        JournalFailure => "journal_failure",
+        LinkFailure => "link_failure",
     }
 );
 

@@ -73,15 +73,16 @@ fn quick_bench_counts_every_reading_on_the_topic_and_in_the_store() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "bench failed:\n{stderr}");
 
-    // run | offered | achieved | sent | on topic | in store | cpu | p50 | p99 | idle | peak | held
+    // run | offered | achieved | sent | acked | on topic | in store | cpu | p50 | p99 | idle | peak | held
     let run = row(&stdout, "500/s");
     assert_eq!(run[3], READINGS, "sent: {stdout}");
+    assert_eq!(run[4], READINGS, "acknowledged by the broker: {stdout}");
     assert_eq!(
-        run[4], READINGS,
+        run[5], READINGS,
         "readings on the normalized topic: {stdout}"
     );
-    assert_eq!(run[5], READINGS, "points in the store: {stdout}");
-    for cell in &run[6..11] {
+    assert_eq!(run[6], READINGS, "points in the store: {stdout}");
+    for cell in &run[7..12] {
         assert!(
             cell.parse::<f64>().is_ok(),
             "a measured figure, not {cell:?}: {stdout}"
@@ -93,10 +94,10 @@ fn quick_bench_counts_every_reading_on_the_topic_and_in_the_store() {
     ] {
         let broker = row(&stdout, hops);
         assert_eq!(
-            broker[3], broker[4],
+            broker[3], broker[5],
             "every ceiling message received: {stdout}"
         );
-        assert_eq!(broker[11], "all received");
+        assert_eq!(broker[12], "all received");
     }
     // Whether a rate "held" depends on timing too: only the line counts.
     assert!(

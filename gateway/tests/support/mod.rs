@@ -10,8 +10,10 @@ pub mod fleet;
 pub mod http;
 pub mod load;
 pub mod mqtt;
+pub mod outage;
 pub mod rig;
 pub mod serial;
+pub mod small_disk;
 pub mod strict_store;
 
 use std::io::Write as _;

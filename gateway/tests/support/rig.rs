@@ -35,6 +35,12 @@ impl Rig {
     /// Starts everything; `extra` is inserted into the gateway config
     /// (e.g. a `[journal]` table).
     pub fn start(devices: usize, extra: &str) -> Self {
+        Self::start_with_data_dir(devices, extra, None)
+    }
+
+    /// [`Rig::start`] with the gateway's data directory at `data_dir`
+    /// (e.g. on a small filesystem) instead of in the rig's temp dir.
+    pub fn start_with_data_dir(devices: usize, extra: &str, data_dir: Option<PathBuf>) -> Self {
         let (input, output, vm) = (
             Mosquitto::start(),
             Mosquitto::start(),
@@ -42,7 +48,7 @@ impl Rig {
         );
         let dir = tempfile::tempdir().expect("temp dir");
         let devices = fleet::devices(devices);
-        let data_dir = dir.path().join("data");
+        let data_dir = data_dir.unwrap_or_else(|| dir.path().join("data"));
         let config = fleet::config(
             &devices,
             &input.url(),

@@ -29,6 +29,8 @@ const PIPELINE_TIMEOUT: Duration = Duration::from_secs(30);
 const CANARY_INTERVAL: Duration = Duration::from_millis(200);
 /// A devEUI outside every generated fleet.
 const CANARY_EUI: DevEui = DevEui(0x00ff_ffff_ffff_fffe);
+/// How many distinct warnings of the log a run that did not hold shows.
+const PROBLEM_LINES: usize = 20;
 /// How much of the log an error shows.
 const LOG_TAIL_BYTES: usize = 4000;
 
@@ -47,6 +49,7 @@ impl Gateway {
             .args(["run", "-c"])
             .arg(config)
             .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
@@ -69,6 +72,18 @@ impl Gateway {
             .find(|i| text.is_char_boundary(*i))
             .unwrap_or(text.len());
         text[start..].to_string()
+    }
+
+    /// The gateway's distinct warnings and errors, each with how often it
+    /// was logged, in the order they first appeared.
+    pub fn log_problems(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        distinct_problems(&text)
+            .iter()
+            .take(PROBLEM_LINES)
+            .map(|(line, n)| format!("{n} x {line}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// SIGTERM and wait for the exit (bounded).
@@ -116,6 +131,40 @@ impl Gateway {
     }
 }
 
+/// WARN and ERROR lines without their timestamp (the first field), with
+/// how often each occurred, in order of first appearance.
+fn distinct_problems(log: &str) -> Vec<(String, usize)> {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for line in log.lines().map(strip_ansi) {
+        if !(line.contains(" WARN ") || line.contains(" ERROR ")) {
+            continue;
+        }
+        let message = line
+            .split_once(' ')
+            .map_or(line.as_str(), |(_, m)| m)
+            .trim();
+        match seen.iter_mut().find(|(m, _)| m == message) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((message.to_string(), 1)),
+        }
+    }
+    seen
+}
+
+/// The line without terminal colour sequences (`ESC [ ... m`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A drainage well no generated config has.
 fn canary_device(application_id: &str) -> anyhow::Result<TargetDevice> {
     Ok(TargetDevice {
@@ -126,4 +175,24 @@ fn canary_device(application_id: &str) -> anyhow::Result<TargetDevice> {
         mount_height_m: Some(2.0),
         application_id: application_id.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_each_distinct_warning_once_in_order() {
+        let log = "2026-12-01T16:08:24.1Z  INFO gw: link connected\n\
+            \u{1b}[2m2026-12-01T16:08:24.2Z\u{1b}[0m \u{1b}[33m WARN\u{1b}[0m gw: PUBACK not sent\n\
+            2026-12-01T16:08:24.3Z  WARN gw: PUBACK not sent\n\
+            2026-12-01T16:08:24.4Z ERROR gw: store refused\n";
+        assert_eq!(
+            distinct_problems(log),
+            vec![
+                ("WARN gw: PUBACK not sent".to_string(), 2),
+                ("ERROR gw: store refused".to_string(), 1)
+            ]
+        );
+    }
 }

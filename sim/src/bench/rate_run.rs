@@ -134,11 +134,12 @@ pub async fn run_rate(env: &RunEnv, spec: &RunSpec) -> anyhow::Result<RunRow> {
         .await?;
     let cpu_seconds = probe.cpu_seconds()? - cpu_before;
     let peak_rss_kib = probe.peak_rss_kib()?;
+    let problems = gateway.log_problems();
     gateway.stop();
     let mut tally = collector.finish().await;
     warn_about_oddities(&after, &tally.progress);
     let latencies = &mut tally.latencies_ms;
-    Ok(RunRow {
+    let row = RunRow {
         label: spec.label.clone(),
         offered: spec.rate,
         load,
@@ -149,7 +150,14 @@ pub async fn run_rate(env: &RunEnv, spec: &RunSpec) -> anyhow::Result<RunRow> {
         p99_ms: quantile(latencies, 0.99),
         idle_rss_kib,
         peak_rss_kib,
-    })
+    };
+    if !row.held() && !problems.is_empty() {
+        eprintln!(
+            "bench: the gateway's last warnings at {}:\n{problems}",
+            row.label
+        );
+    }
+    Ok(row)
 }
 
 fn warn_about_oddities(measured: &Progress, last: &Progress) {

@@ -1,6 +1,7 @@
 //! The bench's one markdown table: the broker's own one-hop and two-hop
 //! ceiling, then one row per gateway run (offered and achieved rate,
-//! readings on the normalized topic and in the store, gateway CPU seconds
+//! uplinks the broker acknowledged to the generator, readings on the
+//! normalized topic and in the store, gateway CPU seconds
 //! per 100,000 uplinks, publish-to-normalized p50/p99, idle and peak RSS).
 //! Pure formatting; it never measures.
 
@@ -9,8 +10,8 @@ use std::fmt::Write as _;
 use super::ceiling::Ceiling;
 use super::rate_run::RunRow;
 
-const HEADER: &str = "| run | offered /s | achieved /s | sent | on topic | in store | gateway CPU s / 100k | p50 ms | p99 ms | idle RSS MiB | peak RSS MiB | held |\n\
-|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
+const HEADER: &str = "| run | offered /s | achieved /s | sent | broker acked | on topic | in store | gateway CPU s / 100k | p50 ms | p99 ms | idle RSS MiB | peak RSS MiB | held |\n\
+|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
 const NONE: &str = "–";
 
 /// Renders the table.
@@ -27,7 +28,7 @@ pub fn render(one_hop: &Ceiling, two_hops: &Ceiling, rows: &[RunRow]) -> String 
 fn ceiling_row(out: &mut String, label: &str, c: &Ceiling) {
     let _ = writeln!(
         out,
-        "| {label} | {NONE} | {} | {} | {} | {NONE} | {NONE} | {NONE} | {NONE} | {NONE} | {NONE} | {} |",
+        "| {label} | {NONE} | {} | {} | {NONE} | {} | {NONE} | {NONE} | {NONE} | {NONE} | {NONE} | {NONE} | {} |",
         grouped(c.rate().round() as u64),
         grouped(c.sent),
         grouped(c.received),
@@ -38,11 +39,12 @@ fn ceiling_row(out: &mut String, label: &str, c: &Ceiling) {
 fn run_row(out: &mut String, r: &RunRow) {
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         r.label,
         grouped(r.offered.round() as u64),
         grouped(r.achieved().round() as u64),
         grouped(r.load.sent),
+        grouped(r.load.acknowledged),
         grouped(r.on_topic),
         grouped(r.in_store),
         r.cpu_per_100k().map_or(NONE.into(), |c| format!("{c:.2}")),
@@ -113,13 +115,13 @@ mod tests {
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 5);
         assert!(
-            lines[2].contains("| 10,000 | 1,000 | 1,000 |"),
+            lines[2].contains("| 10,000 | 1,000 | – | 1,000 |"),
             "{}",
             lines[2]
         );
         assert_eq!(
             lines[4],
-            "| 2,000/s | 2,000 | 2,000 | 1,000 | 1,000 | 1,000 | 50.00 | 3 | 12 | 10.0 | 20.0 | yes |"
+            "| 2,000/s | 2,000 | 2,000 | 1,000 | 1,000 | 1,000 | 1,000 | 50.00 | 3 | 12 | 10.0 | 20.0 | yes |"
         );
         let columns = |l: &str| l.matches('|').count();
         assert!(lines.iter().all(|l| columns(l) == columns(lines[0])));
