@@ -4,7 +4,9 @@
 //! Cursor acks are recorded in memory and written by the journal's next
 //! append; when none comes for a moment (or they cover many entries) the
 //! forwarder writes them itself, so that a busy pipeline spends no
-//! transaction per batch on cursors.
+//! transaction per batch on cursors. While the journal's size bound is
+//! dropping records, each ack is written before the next batch is read,
+//! so at most one batch per output is in flight across a drop.
 //!
 //! Each round serves the urgent lane first (alarms and status reach the
 //! output within one batch even behind a huge telemetry backlog), then one
@@ -304,7 +306,11 @@ impl<O: Output> Forwarder<O> {
         };
         match result {
             Ok(()) => {
-                self.source.ack(lane, upto)?;
+                if self.journal.is_dropping() {
+                    self.source.ack_now(lane, upto).await?;
+                } else {
+                    self.source.ack(lane, upto)?;
+                }
                 self.count_delivered(lane, batch.len());
                 if self.journal.acks_due_in() == Some(Duration::ZERO) {
                     self.write_acks().await;
@@ -443,6 +449,11 @@ impl Source {
             .map_err(|_| JournalError::Poisoned)?
             .ack_deferred(lane, upto_pos)?;
         Ok(())
+    }
+
+    /// Writes the cursor before returning (on the blocking pool).
+    async fn ack_now(&self, lane: Lane, upto_pos: u64) -> Result<(), ForwarderError> {
+        self.with_reader(move |r| r.ack(lane, upto_pos)).await
     }
 
     async fn with_reader<T, F>(&self, f: F) -> Result<T, ForwarderError>

@@ -3,9 +3,10 @@
 //!
 //! Links submit records with an acknowledgement callback; one writer
 //! thread gathers whatever is queued into one journal transaction (group
-//! commit: the batch is whatever arrived during the previous commit, so a
-//! lone reading at a quiet moment is committed at once and batches grow
-//! with the load) and runs the callbacks, in submission order, only after
+//! commit: the batch is whatever arrived during the previous commit, plus,
+//! when readings arrive fast, whatever arrives within a short window (see
+//! `commit_window`), so a lone reading at a quiet moment is committed at
+//! once and batches grow with the load) and runs the callbacks, in submission order, only after
 //! that commit is durable. Journal overflow is announced as a gateway event
 //! when dropping starts and stops.
 //!
@@ -38,6 +39,7 @@ use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
 use crate::clock::SeqClock;
+use crate::commit_window::CommitWindow;
 use crate::journal::{AppendOutcome, Journal, JournalError, NewRecord, RecordClass};
 
 /// Runs once the submission is durable (sends the PUBACK, the ACK frame).
@@ -206,6 +208,7 @@ impl Intake {
             failure: None,
             health: health_tx,
             retry,
+            window: CommitWindow::default(),
         };
         // A thread of its own for the writer's whole life (the blocking
         // pool's, so the daemon can await its end).
@@ -257,6 +260,8 @@ struct Writer<J> {
     failure: Option<Failure>,
     health: watch::Sender<JournalHealth>,
     retry: RetryPolicy,
+    /// How long a batch may gather before its commit.
+    window: CommitWindow,
 }
 
 /// Whatever is queued behind `first`, up to [`MAX_BATCH_RECORDS`]: the
@@ -281,7 +286,12 @@ impl<J: CommitLog> Writer<J> {
     /// transaction (one fsync) per batch, acknowledgements after it.
     fn run(mut self, mut rx: mpsc::Receiver<Submission>) -> Result<(), CommitAbandoned> {
         while let Some(first) = rx.blocking_recv() {
+            let window = self.window.next();
+            if !window.is_zero() {
+                std::thread::sleep(window);
+            }
             let (records, acks) = gather(first, &mut rx);
+            self.window.observe(records.len(), Instant::now());
             let dropped = self.commit(&records, &rx)?;
             for ack in acks {
                 ack();

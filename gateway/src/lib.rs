@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod broker;
 pub mod clock;
+pub mod commit_window;
 pub mod config;
 pub mod counters;
 pub mod daemon;

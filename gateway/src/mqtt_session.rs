@@ -192,7 +192,7 @@ impl MqttSession {
             if self.last_read.elapsed() > 2 * KEEP_ALIVE {
                 return Err(SessionError::Timeout("a keep-alive ping"));
             }
-            let ping_at = self.last_write + KEEP_ALIVE;
+            let ping_at = self.ping_due();
             self.read_buf.reserve(READ_CHUNK);
             tokio::select! {
                 n = self.stream.read_buf(&mut self.read_buf) => {
@@ -221,6 +221,16 @@ impl MqttSession {
         {
             let _ = socket2::SockRef::from(&self.stream).set_tcp_quickack(true);
         }
+    }
+
+    /// When a PINGREQ is due if nothing else is written.
+    pub fn ping_due(&self) -> Instant {
+        self.last_write + KEEP_ALIVE
+    }
+
+    /// Queues a PINGREQ (for owners not reading while they wait).
+    pub fn queue_ping(&mut self) -> Result<(), SessionError> {
+        self.queue(&Packet::PingReq)
     }
 
     /// Decodes every complete packet in the read buffer.

@@ -83,6 +83,8 @@ struct Inner {
     tail: Mutex<Tail>,
     /// Cursor acks not yet written (see `acks`).
     acks: AckBook,
+    /// The last append dropped records to stay within the size bound.
+    dropping: std::sync::atomic::AtomicBool,
     changes: watch::Sender<u64>,
 }
 
@@ -104,6 +106,7 @@ impl Journal {
                 writer: Mutex::new(writer),
                 tail: Mutex::new(tail),
                 acks,
+                dropping: std::sync::atomic::AtomicBool::new(false),
                 changes: watch::Sender::new(0),
             }),
         })
@@ -134,6 +137,10 @@ impl Journal {
             }
         };
         self.inner.acks.committed(&writer.lanes());
+        self.inner.dropping.store(
+            outcome.dropped.total() > 0,
+            std::sync::atomic::Ordering::Release,
+        );
         self.tail()?.committed(&before, records, &writer.lanes());
         drop(writer);
         if outcome.appended > 0 {
@@ -181,6 +188,16 @@ impl Journal {
             return Ok(());
         }
         self.with_pending_acks(|writer, acks| writer.persist_acks(acks))
+    }
+
+    /// Whether the last append dropped undelivered records to stay within
+    /// the size bound. Outputs then write each ack before reading on, so
+    /// that at most one batch per output is in flight across a drop and
+    /// the drop counts stay exact.
+    pub fn is_dropping(&self) -> bool {
+        self.inner
+            .dropping
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// `None` when no cursor ack is pending, else how long until the

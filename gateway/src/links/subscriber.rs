@@ -5,7 +5,8 @@
 //! the link's handler, and sends the PUBACK only after the intake has made
 //! the record durable. Works in batches: every message one socket read
 //! brings is one intake submission, and the PUBACKs of a commit leave in
-//! one write. Reconnects with capped backoff. Never acknowledges anything
+//! one write; the socket is read again once that submission is committed,
+//! so a busy link hands the intake one batch per commit. Reconnects with capped backoff. Never acknowledges anything
 //! that is not committed, and never stops on bad input.
 
 use std::sync::Arc;
@@ -173,18 +174,26 @@ impl<H: MessageHandler> Subscription<'_, H> {
         // connection makes a new channel, so ids never cross sessions).
         let (acks_tx, mut acks) = mpsc::unbounded_channel::<Vec<u16>>();
         let mut packets = Vec::new();
+        // One submission at a time awaits its commit; meanwhile messages
+        // gather in the socket and the next read takes them all.
+        let mut committing = false;
         loop {
+            let ping_due = self.session.ping_due();
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                read = self.session.read(&mut packets) => {
+                read = self.session.read(&mut packets), if !committing => {
                     read?;
-                    self.accept(std::mem::take(&mut packets), &acks_tx).await?;
+                    committing = self.accept(std::mem::take(&mut packets), &acks_tx).await?;
                 }
                 Some(pkids) = acks.recv() => {
                     self.queue_acks(&pkids)?;
                     while let Ok(pkids) = acks.try_recv() {
                         self.queue_acks(&pkids)?;
                     }
+                    committing = false;
+                }
+                () = tokio::time::sleep_until(ping_due), if committing => {
+                    self.session.queue_ping()?;
                 }
             }
             self.session.flush().await?;
@@ -210,12 +219,13 @@ impl<H: MessageHandler> Subscription<'_, H> {
     }
 
     /// Normalizes every message of one read into one submission; its
-    /// PUBACKs go out once it is durable, in the order received.
+    /// PUBACKs go out once it is durable, in the order received. Returns
+    /// whether PUBACKs now wait for that commit.
     async fn accept(
         &mut self,
         packets: Vec<Packet>,
         acks: &mpsc::UnboundedSender<Vec<u16>>,
-    ) -> Result<(), LinkStop> {
+    ) -> Result<bool, LinkStop> {
         let mut records = Vec::with_capacity(packets.len());
         let mut pkids = Vec::with_capacity(packets.len());
         for packet in packets {
@@ -235,10 +245,11 @@ impl<H: MessageHandler> Subscription<'_, H> {
             }
         }
         if records.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
+        let awaits_commit = !pkids.is_empty();
         let acks = acks.clone();
-        let ack: Option<Ack> = (!pkids.is_empty()).then(|| {
+        let ack: Option<Ack> = awaits_commit.then(|| {
             Box::new(move || {
                 // The connection may be gone; the broker then redelivers.
                 let _ = acks.send(pkids);
@@ -248,7 +259,8 @@ impl<H: MessageHandler> Subscription<'_, H> {
             .intake
             .submit(Submission::new(records, ack))
             .await
-            .map_err(|_| LinkStop::IntakeClosed)
+            .map_err(|_| LinkStop::IntakeClosed)?;
+        Ok(awaits_commit)
     }
 
     /// Counts the readings a gap in the device's frame counter shows lost.
