@@ -292,10 +292,10 @@ impl<O: Output> Forwarder<O> {
 
     /// Delivers one batch of one lane and acknowledges it.
     async fn deliver(&mut self, batch: &[Entry]) -> Result<Delivery, ForwarderError> {
-        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+        let Some(first) = batch.first() else {
             return Ok(Delivery::Accepted);
         };
-        let (lane, upto) = (first.lane, last.pos);
+        let lane = first.lane;
         let result = {
             let cut_off =
                 shutdown_cut_off(&self.shutdown, &self.stop_by, self.cfg.shutdown_deadline);
@@ -306,13 +306,10 @@ impl<O: Output> Forwarder<O> {
         };
         match result {
             Ok(()) => {
-                if self.journal.is_dropping() {
-                    self.source.ack_now(lane, upto).await?;
-                } else {
-                    self.source.ack(lane, upto)?;
-                }
+                self.source.ack(batch)?;
                 self.count_delivered(lane, batch.len());
-                if self.journal.acks_due_in() == Some(Duration::ZERO) {
+                let due = self.journal.acks_due_in() == Some(Duration::ZERO);
+                if due || self.journal.is_dropping() {
                     self.write_acks().await;
                 }
                 Ok(Delivery::Accepted)
@@ -441,19 +438,15 @@ impl Source {
         Ok(at.first().is_some_and(|e| e.pos == pos))
     }
 
-    /// Moves the cursor in memory; the journal writes it with its next
-    /// transaction (see [`Forwarder::wait`] for quiet moments).
-    fn ack(&self, lane: Lane, upto_pos: u64) -> Result<(), ForwarderError> {
+    /// Acknowledges a delivered batch in memory; the journal writes it
+    /// with its next transaction (see [`Forwarder::wait`] for quiet
+    /// moments).
+    fn ack(&self, batch: &[Entry]) -> Result<(), ForwarderError> {
         self.0
             .lock()
             .map_err(|_| JournalError::Poisoned)?
-            .ack_deferred(lane, upto_pos)?;
+            .ack_batch(batch, false)?;
         Ok(())
-    }
-
-    /// Writes the cursor before returning (on the blocking pool).
-    async fn ack_now(&self, lane: Lane, upto_pos: u64) -> Result<(), ForwarderError> {
-        self.with_reader(move |r| r.ack(lane, upto_pos)).await
     }
 
     async fn with_reader<T, F>(&self, f: F) -> Result<T, ForwarderError>

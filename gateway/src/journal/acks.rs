@@ -16,8 +16,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::journal::lane_state::LaneState;
-use crate::journal::writer::PendingAcks;
-use crate::journal::{JournalError, Lane};
+use crate::journal::writer::{PendingAcks, Undropped};
+use crate::journal::{ClassCounts, JournalError, Lane};
 
 /// Pending acks older than this are due for a write.
 pub const WRITE_AFTER: Duration = Duration::from_millis(200);
@@ -31,12 +31,18 @@ pub struct AckBook {
     outputs: Vec<String>,
     /// Last committed position per lane: no ack may pass it.
     heads: [AtomicU64; 2],
+    /// First position the file still holds per lane: a delivered entry
+    /// before it was dropped while it was on its way.
+    fronts: [AtomicU64; 2],
     pending: Mutex<Pending>,
 }
 
 #[derive(Debug, Default)]
 struct Pending {
     acks: PendingAcks,
+    /// Per output, delivered entries the size bound had already dropped
+    /// (and counted as that output's drops).
+    undropped: Undropped,
     /// When the oldest pending ack was recorded.
     since: Option<Instant>,
     /// Entries the pending acks cover.
@@ -50,6 +56,10 @@ impl AckBook {
             heads: [
                 AtomicU64::new(lanes[0].last_pos()),
                 AtomicU64::new(lanes[1].last_pos()),
+            ],
+            fronts: [
+                AtomicU64::new(lanes[0].first_pos),
+                AtomicU64::new(lanes[1].first_pos),
             ],
             pending: Mutex::new(Pending::default()),
         }
@@ -99,23 +109,50 @@ impl AckBook {
         self.outputs.iter().any(|o| o == output)
     }
 
-    /// Moves the heads after a commit (call with the writer locked).
+    /// Records that `output` delivered, despite a drop, entries the size
+    /// bound had counted as its drops.
+    pub fn undropped(&self, output: &str, delivered: ClassCounts) -> Result<(), JournalError> {
+        if delivered.total() == 0 || !self.is_registered(output) {
+            return Ok(());
+        }
+        let mut pending = self.lock()?;
+        let counts = pending.undropped.entry(output.to_owned()).or_default();
+        for class in crate::journal::RecordClass::ALL {
+            counts.add(class, delivered.get(class));
+        }
+        Ok(())
+    }
+
+    /// The first position the file holds in `lane`, as of the last commit.
+    pub fn front(&self, lane: Lane) -> u64 {
+        self.fronts[lane.index()].load(Ordering::Acquire)
+    }
+
+    /// Moves the heads and fronts after a commit (call with the writer
+    /// locked).
     pub fn committed(&self, lanes: &[LaneState; 2]) {
-        for (head, lane) in self.heads.iter().zip(lanes) {
+        for ((head, front), lane) in self.heads.iter().zip(&self.fronts).zip(lanes) {
             head.store(lane.last_pos(), Ordering::Release);
+            front.store(lane.first_pos, Ordering::Release);
         }
     }
 
     /// Everything pending, for the writer's next transaction.
-    pub fn take(&self) -> Result<PendingAcks, JournalError> {
+    pub fn take(&self) -> Result<(PendingAcks, Undropped), JournalError> {
         let mut pending = self.lock()?;
         pending.since = None;
         pending.entries = 0;
-        Ok(std::mem::take(&mut pending.acks))
+        Ok((
+            std::mem::take(&mut pending.acks),
+            std::mem::take(&mut pending.undropped),
+        ))
     }
 
-    /// Gives back acks whose transaction failed.
-    pub fn restore(&self, acks: PendingAcks) -> Result<(), JournalError> {
+    /// Gives back what a failed transaction did not write.
+    pub fn restore(&self, (acks, undropped): (PendingAcks, Undropped)) -> Result<(), JournalError> {
+        for (output, counts) in undropped {
+            self.undropped(&output, counts)?;
+        }
         let mut pending = self.lock()?;
         pending.since.get_or_insert_with(Instant::now);
         for (output, acked) in acks {
@@ -180,6 +217,7 @@ mod tests {
         let taken = book.take().unwrap();
         assert!(book.is_empty());
         book.restore(taken).unwrap();
+        assert_eq!(book.front(Lane::Bulk), 1);
         assert_eq!(book.merged("mqtt", [0, 0]).unwrap(), [0, 7]);
     }
 

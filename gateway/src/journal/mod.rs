@@ -129,7 +129,7 @@ impl Journal {
         let mut writer = self.writer()?;
         let before = writer.lanes();
         let acks = self.inner.acks.take()?;
-        let outcome = match writer.append(records, &acks, now_ms()) {
+        let outcome = match writer.append(records, (&acks.0, &acks.1), now_ms()) {
             Ok(outcome) => outcome,
             Err(e) => {
                 self.inner.acks.restore(acks)?;
@@ -177,7 +177,7 @@ impl Journal {
     /// Makes every earlier commit, cursor acks included, durable against
     /// power loss. Forwarders call it when they stop.
     pub fn sync(&self) -> Result<(), JournalError> {
-        self.with_pending_acks(|writer, acks| writer.sync(acks))
+        self.with_pending_acks(|writer, (acks, undropped)| writer.sync(acks, undropped))
     }
 
     /// Writes the pending cursor acks now (no fsync) and collects what
@@ -187,7 +187,7 @@ impl Journal {
         if self.inner.acks.is_empty() {
             return Ok(());
         }
-        self.with_pending_acks(|writer, acks| writer.persist_acks(acks))
+        self.with_pending_acks(|writer, (acks, undropped)| writer.persist_acks(acks, undropped))
     }
 
     /// Whether the last append dropped undelivered records to stay within
@@ -228,16 +228,35 @@ impl Journal {
     /// fails, and trims the in-memory tail to what the file still holds.
     fn with_pending_acks(
         &self,
-        write: impl FnOnce(&mut Writer, &writer::PendingAcks) -> Result<(), JournalError>,
+        write: impl FnOnce(
+            &mut Writer,
+            (&writer::PendingAcks, &writer::Undropped),
+        ) -> Result<(), JournalError>,
     ) -> Result<(), JournalError> {
         let mut writer = self.writer()?;
-        let acks = self.inner.acks.take()?;
-        if let Err(e) = write(&mut writer, &acks) {
-            self.inner.acks.restore(acks)?;
+        let pending = self.inner.acks.take()?;
+        if let Err(e) = write(&mut writer, (&pending.0, &pending.1)) {
+            self.inner.acks.restore(pending)?;
             return Err(e);
         }
+        self.inner.acks.committed(&writer.lanes());
         self.tail()?.trim(&writer.lanes());
         Ok(())
+    }
+
+    /// Counts the entries of a delivered batch that the size bound had
+    /// dropped meanwhile (counted as `output`'s drops); they are taken off
+    /// its drop count with the next transaction.
+    fn delivered_despite_drops(&self, output: &str, batch: &[Entry]) -> Result<(), JournalError> {
+        let Some(lane) = batch.first().map(|e| e.lane) else {
+            return Ok(());
+        };
+        let front = self.inner.acks.front(lane);
+        let mut counts = ClassCounts::default();
+        for entry in batch.iter().take_while(|e| e.pos < front) {
+            counts.add(entry.class, 1);
+        }
+        self.inner.acks.undropped(output, counts)
     }
 
     /// Up to `max` committed entries of `lane` after `after`, from memory,

@@ -17,6 +17,11 @@ use crate::journal::{ClassCounts, JournalError, Lane, NewRecord, RecordClass};
 /// output and lane (the highest position each).
 pub type PendingAcks = BTreeMap<String, [u64; 2]>;
 
+/// Per output, delivered entries that had been counted as its drops (read
+/// before the size bound dropped them, delivered after): taken off its
+/// drop count, which then counts only what never reached it.
+pub type Undropped = BTreeMap<String, ClassCounts>;
+
 /// What one append did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AppendOutcome {
@@ -108,11 +113,11 @@ impl Writer {
     pub fn append(
         &mut self,
         records: &[NewRecord],
-        acks: &PendingAcks,
+        (acks, undropped): (&PendingAcks, &Undropped),
         now_ms: i64,
     ) -> Result<AppendOutcome, JournalError> {
         if records.is_empty() {
-            self.persist_acks(acks)?;
+            self.persist_acks(acks, undropped)?;
             return Ok(AppendOutcome::default());
         }
         self.set_sync(SyncLevel::Full)?;
@@ -128,6 +133,7 @@ impl Writer {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         write_cursors(&tx, &self.cursors, &cursors)?;
+        take_off_drops(&tx, undropped)?;
         // Older telemetry would go first anyway: freeing its pages before
         // inserting lets the insert reuse them, so the file never holds
         // more than the bound plus slack.
@@ -168,9 +174,13 @@ impl Writer {
     /// and collects what every output has now delivered, in one
     /// transaction without an fsync (a cursor lost to a power cut only
     /// re-delivers). A no-op when nothing moved.
-    pub fn persist_acks(&mut self, acks: &PendingAcks) -> Result<(), JournalError> {
+    pub fn persist_acks(
+        &mut self,
+        acks: &PendingAcks,
+        undropped: &Undropped,
+    ) -> Result<(), JournalError> {
         let cursors = self.cursors_with(acks);
-        if cursors == self.cursors {
+        if cursors == self.cursors && undropped.is_empty() {
             return Ok(());
         }
         self.set_sync(SyncLevel::Normal)?;
@@ -180,6 +190,7 @@ impl Writer {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         write_cursors(&tx, &self.cursors, &cursors)?;
+        take_off_drops(&tx, undropped)?;
         for lane in Lane::ALL {
             let i = lane.index();
             gc_step(&tx, lane, &mut lanes[i], min_cursors[i])?;
@@ -207,8 +218,8 @@ impl Writer {
 
     /// Makes every earlier commit, cursor acks included, durable against
     /// power loss (one fsynced commit).
-    pub fn sync(&mut self, acks: &PendingAcks) -> Result<(), JournalError> {
-        self.persist_acks(acks)?;
+    pub fn sync(&mut self, acks: &PendingAcks, undropped: &Undropped) -> Result<(), JournalError> {
+        self.persist_acks(acks, undropped)?;
         self.set_sync(SyncLevel::Full)?;
         let tx = self
             .conn
@@ -313,6 +324,22 @@ fn save_lanes(tx: &Transaction, lanes: &[LaneState; 2]) -> Result<(), JournalErr
             to_i64(state.next_pos),
             to_i64(state.live_bytes)
         ])?;
+    }
+    Ok(())
+}
+
+/// Takes delivered entries off their outputs' drop counts (never below 0).
+fn take_off_drops(tx: &Transaction, undropped: &Undropped) -> Result<(), JournalError> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE output_drop_count SET dropped = max(0, dropped - ?3) WHERE output = ?1 AND class = ?2",
+    )?;
+    for (output, counts) in undropped {
+        for class in RecordClass::ALL {
+            let n = counts.get(class);
+            if n > 0 {
+                stmt.execute(params![output, class.code(), to_i64(n)])?;
+            }
+        }
     }
     Ok(())
 }
