@@ -138,20 +138,7 @@ pub async fn run_forwarder<O: Output>(
     let name = output.name().to_owned();
     let reader_journal = journal.clone();
     let reader = blocking(move || reader_journal.reader(&name)).await?;
-    let mut forwarder = Forwarder {
-        source: Source(Arc::new(Mutex::new(reader))),
-        journal: journal.clone(),
-        changes: journal.changes(),
-        bucket: TokenBucket::new(cfg.drain_rate, cfg.batch_max, Instant::now()),
-        backoff: Backoff::new(cfg.retry_initial, cfg.retry_max),
-        stop_by: OnceLock::new(),
-        pending_bulk: Vec::new(),
-        shallow_since: None,
-        report: ForwarderReport::default(),
-        output,
-        cfg,
-        shutdown,
-    };
+    let mut forwarder = Forwarder::new(&journal, reader, output, cfg, shutdown);
     let outcome = forwarder.run().await;
     forwarder.output.close().await;
     let synced = blocking(move || journal.sync()).await;
@@ -203,6 +190,29 @@ struct Forwarder<O> {
 }
 
 impl<O: Output> Forwarder<O> {
+    fn new(
+        journal: &Journal,
+        reader: JournalReader,
+        output: O,
+        cfg: ForwarderConfig,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            source: Source(Arc::new(Mutex::new(reader))),
+            journal: journal.clone(),
+            changes: journal.changes(),
+            bucket: TokenBucket::new(cfg.drain_rate, cfg.batch_max, Instant::now()),
+            backoff: Backoff::new(cfg.retry_initial, cfg.retry_max),
+            stop_by: OnceLock::new(),
+            pending_bulk: Vec::new(),
+            shallow_since: None,
+            report: ForwarderReport::default(),
+            output,
+            cfg,
+            shutdown,
+        }
+    }
+
     async fn run(&mut self) -> Result<(), ForwarderError> {
         while !self.shutdown.is_cancelled() {
             self.changes.borrow_and_update();
@@ -550,21 +560,9 @@ mod tests {
     }
 
     fn forwarder(journal: &Journal) -> Forwarder<Away> {
+        let reader = journal.reader("away").unwrap();
         let cfg = ForwarderConfig::default();
-        Forwarder {
-            source: Source(Arc::new(Mutex::new(journal.reader("away").unwrap()))),
-            journal: journal.clone(),
-            changes: journal.changes(),
-            bucket: TokenBucket::new(cfg.drain_rate, cfg.batch_max, Instant::now()),
-            backoff: Backoff::new(cfg.retry_initial, cfg.retry_max),
-            stop_by: OnceLock::new(),
-            pending_bulk: Vec::new(),
-            shallow_since: None,
-            report: ForwarderReport::default(),
-            output: Away,
-            cfg,
-            shutdown: CancellationToken::new(),
-        }
+        Forwarder::new(journal, reader, Away, cfg, CancellationToken::new())
     }
 
     fn append_telemetry(journal: &Journal, n: usize) {
