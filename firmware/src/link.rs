@@ -306,37 +306,17 @@ mod tests {
 
     use super::*;
 
-    /// A UART that records what was written.
-    #[derive(Default)]
-    struct Wire(StdVec<u8>);
-
-    impl embedded_io::ErrorType for Wire {
-        type Error = core::convert::Infallible;
+    /// Decodes and forgets everything written to `wire` (a `Vec<u8>` is
+    /// an `embedded_io::Write`).
+    fn take_frames(wire: &mut StdVec<u8>) -> StdVec<Frame> {
+        FrameDecoder::new()
+            .feed(&core::mem::take(wire))
+            .map(Result::unwrap)
+            .collect()
     }
 
-    impl Write for Wire {
-        fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-            self.0.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> Result<(), Self::Error> {
-            Ok(())
-        }
-    }
-
-    impl Wire {
-        /// Decodes and forgets everything written so far.
-        fn take_frames(&mut self) -> StdVec<Frame> {
-            let bytes = core::mem::take(&mut self.0);
-            FrameDecoder::new()
-                .feed(&bytes)
-                .map(Result::unwrap)
-                .collect()
-        }
-
-        fn take_seqs(&mut self) -> StdVec<u32> {
-            self.take_frames().iter().map(|f| f.seq).collect()
-        }
+    fn take_seqs(wire: &mut StdVec<u8>) -> StdVec<u32> {
+        take_frames(wire).iter().map(|f| f.seq).collect()
     }
 
     const FAST: Backoff = Backoff {
@@ -362,12 +342,12 @@ mod tests {
         Frame::unsequenced(node(), 0, message)
     }
 
-    fn link_with<const N: usize>(frames: u32) -> (NodeLink<N>, Wire) {
+    fn link_with<const N: usize>(frames: u32) -> (NodeLink<N>, StdVec<u8>) {
         let mut link = NodeLink::new(node(), FAST);
         for i in 0..frames {
             link.queue(reading(f64::from(i)), 0).unwrap();
         }
-        let mut wire = Wire::default();
+        let mut wire = StdVec::new();
         assert_eq!(link.poll(0, &mut wire), Ok(N.min(frames as usize)));
         (link, wire)
     }
@@ -375,7 +355,7 @@ mod tests {
     #[test]
     fn queued_frames_carry_sequences_from_one_and_request_acks() {
         let (_, mut wire) = link_with::<4>(3);
-        let frames = wire.take_frames();
+        let frames = take_frames(&mut wire);
         let seqs: StdVec<_> = frames
             .iter()
             .map(|f| (f.node, f.seq, f.ack_requested))
@@ -390,7 +370,7 @@ mod tests {
     #[test]
     fn acks_release_cumulatively_and_selectively() {
         let (mut link, mut wire) = link_with::<8>(6);
-        wire.take_frames();
+        take_frames(&mut wire);
         let ack = Ack {
             up_to: 2,
             selective: 0b0110,
@@ -398,17 +378,17 @@ mod tests {
         assert_eq!(link.receive(&from_gateway(ack), 0, &mut wire), Ok(None));
         assert_eq!(link.pending(), 2);
         link.poll(100, &mut wire).unwrap();
-        assert_eq!(wire.take_seqs(), [3, 6]);
+        assert_eq!(take_seqs(&mut wire), [3, 6]);
         link.receive(&from_gateway(Ack::cumulative(6)), 100, &mut wire)
             .unwrap();
         assert_eq!((link.pending(), link.next_due_ms()), (0, None));
-        assert!(wire.0.is_empty());
+        assert!(wire.is_empty());
     }
 
     #[test]
     fn resends_back_off_exponentially_up_to_the_cap() {
         let (mut link, mut wire) = link_with::<2>(1);
-        wire.take_frames();
+        take_frames(&mut wire);
         let mut resent_at = StdVec::new();
         for now in 1..=2_000 {
             if link.poll(now, &mut wire).unwrap() > 0 {
@@ -416,17 +396,17 @@ mod tests {
             }
         }
         assert_eq!(resent_at, [100, 300, 700, 1100, 1500, 1900]);
-        assert_eq!(wire.take_seqs(), [1; 6]);
+        assert_eq!(take_seqs(&mut wire), [1; 6]);
         assert_eq!(link.next_due_ms(), Some(2_300));
     }
 
     #[test]
     fn overflow_drops_the_oldest_and_heartbeat_reports_it() {
         let (mut link, mut wire) = link_with::<3>(5);
-        assert_eq!(wire.take_seqs(), [3, 4, 5]);
+        assert_eq!(take_seqs(&mut wire), [3, 4, 5]);
         assert_eq!((link.pending(), link.dropped_frames()), (3, 2));
         link.heartbeat(1_000, Some(87), &mut wire).unwrap();
-        let [beat] = <[Frame; 1]>::try_from(wire.take_frames()).unwrap();
+        let [beat] = <[Frame; 1]>::try_from(take_frames(&mut wire)).unwrap();
         assert_eq!((beat.seq, beat.ack_requested), (5, false));
         let want = Heartbeat {
             uptime_ms: 1_000,
@@ -447,7 +427,7 @@ mod tests {
             .unwrap();
         link.heartbeat_reporting(2_000, None, &settings, &mut wire)
             .unwrap();
-        let [beat] = <[Frame; 1]>::try_from(wire.take_frames()).unwrap();
+        let [beat] = <[Frame; 1]>::try_from(take_frames(&mut wire)).unwrap();
         let Message::Heartbeat(hb) = beat.message else {
             panic!("{beat:?}");
         };
@@ -478,7 +458,7 @@ mod tests {
     #[test]
     fn config_is_returned_and_acknowledged() {
         let (mut link, mut wire) = link_with::<2>(1);
-        wire.take_frames();
+        take_frames(&mut wire);
         let mut settings = Settings::new();
         settings
             .push(
@@ -489,7 +469,7 @@ mod tests {
         let config = Config { settings };
         let frame = Frame::reliable(node(), 41, config.clone());
         assert_eq!(link.receive(&frame, 0, &mut wire), Ok(Some(config)));
-        let [ack] = <[Frame; 1]>::try_from(wire.take_frames()).unwrap();
+        let [ack] = <[Frame; 1]>::try_from(take_frames(&mut wire)).unwrap();
         assert_eq!(ack.message, Message::Ack(Ack::cumulative(41)));
         assert_eq!((ack.node, ack.seq, ack.ack_requested), (node(), 1, false));
     }
@@ -545,9 +525,9 @@ mod tests {
             Err(embedded_io::ErrorKind::Other)
         );
         assert_eq!(link.next_due_ms(), Some(0));
-        let mut wire = Wire::default();
+        let mut wire = StdVec::new();
         assert_eq!(link.poll(10, &mut wire), Ok(1));
-        assert_eq!(wire.take_seqs(), [1]);
+        assert_eq!(take_seqs(&mut wire), [1]);
     }
 
     #[test]

@@ -21,32 +21,13 @@ use retrofit_protocols::edge::{
 };
 use retrofit_protocols::{EventState, Severity, Value};
 
-/// A UART that records what the node writes.
-#[derive(Default)]
-struct Wire(Vec<u8>);
-
-impl embedded_io::ErrorType for Wire {
-    type Error = core::convert::Infallible;
-}
-
-impl embedded_io::Write for Wire {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
-impl Wire {
-    fn frames(&mut self) -> Vec<Frame> {
-        let bytes = std::mem::take(&mut self.0);
-        FrameDecoder::new()
-            .feed(&bytes)
-            .map(Result::unwrap)
-            .collect()
-    }
+/// The frames the node wrote to `wire` (a `Vec<u8>` is an
+/// `embedded_io::Write`), which is left empty.
+fn frames(wire: &mut Vec<u8>) -> Vec<Frame> {
+    FrameDecoder::new()
+        .feed(&std::mem::take(wire))
+        .map(Result::unwrap)
+        .collect()
 }
 
 fn node() -> NodeId {
@@ -78,12 +59,12 @@ fn over_the_line(
     );
     let mut bytes = [0u8; MAX_WIRE_LEN];
     let len = encode(&frame, &mut bytes).unwrap();
-    let mut wire = Wire::default();
+    let mut wire = Vec::new();
     let mut received = None;
     for frame in FrameDecoder::new().feed(&bytes[..len]) {
         received = link.receive(&frame.unwrap(), 0, &mut wire).unwrap();
     }
-    (received.unwrap().settings, wire.frames())
+    (received.unwrap().settings, frames(&mut wire))
 }
 
 fn level(level_m: f32) -> DrainageSample {
@@ -124,10 +105,10 @@ fn a_lower_warning_level_raises_high_water_at_a_level_that_was_normal() {
         [(EventState::Raised, Severity::Major)]
     );
     let report = app.settings().report().unwrap();
-    let mut beat = Wire::default();
+    let mut beat = Vec::new();
     link.heartbeat_reporting(30_000, None, &report, &mut beat)
         .unwrap();
-    let Message::Heartbeat(hb) = &beat.frames()[0].message else {
+    let Message::Heartbeat(hb) = &frames(&mut beat)[0].message else {
         panic!("not a heartbeat");
     };
     assert_eq!(hb.settings.get("warning_m"), Some(&Value::Number(0.5)));
