@@ -19,23 +19,11 @@ use std::time::{Duration, Instant};
 
 use retrofit_protocols::DeviceKind;
 use support::mqtt::{Collector, Message};
-use support::serial::PtyPair;
+use support::serial::{write_gateway_config, PtyPair};
 use support::{wait_until, GatewayProcess, Mosquitto};
 
-const GATEWAY: &str = r#"
-[gateway]
-id = "gw-settings"
-site = "site-c"
-data_dir = "DATA"
-
-[mqtt]
-url = "URL"
-
-[[link]]
-id = "rs485-1"
-type = "serial"
-port = "PORT"
-
+/// The node on the gateway's serial link `rs485-1`.
+const DEVICE: &str = r#"
 [[device]]
 id = "drain-n5"
 kind = "drainage"
@@ -142,14 +130,8 @@ fn gateway_config(
     port: &Path,
     warning: &str,
 ) -> PathBuf {
-    let text = GATEWAY
-        .replace("DATA", &dir.join("data").display().to_string())
-        .replace("URL", &broker.url())
-        .replace("PORT", &port.display().to_string())
-        .replace("WARNING", warning);
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write gateway config");
-    path
+    let device = DEVICE.replace("WARNING", warning);
+    write_gateway_config(dir, name, "site-c", broker, port, &device)
 }
 
 fn topic(channel: &str) -> String {

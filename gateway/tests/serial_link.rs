@@ -17,24 +17,13 @@ use std::time::Duration;
 
 use retrofit_protocols::{DeviceKind, EventState};
 use support::mqtt::{Collector, Message};
-use support::serial::{reading_metric, reading_value, NodePlan, PtyPair, SimBus};
+use support::serial::{
+    reading_metric, reading_value, write_gateway_config, NodePlan, PtyPair, SimBus,
+};
 use support::{wait_until, GatewayProcess, Mosquitto};
 
-const CONFIG: &str = r#"
-[gateway]
-id = "gw-serial"
-site = "site-s"
-data_dir = "DATA"
-
-[mqtt]
-url = "URL"
-
-[[link]]
-id = "rs485-1"
-type = "serial"
-port = "PORT"
-baud = 115200
-
+/// The three nodes on the gateway's serial link `rs485-1`.
+const DEVICES: &str = r#"
 [[device]]
 id = "drain-n1"
 kind = "drainage"
@@ -110,13 +99,7 @@ fn telemetry_by_device(messages: &[Message]) -> BTreeMap<String, BTreeMap<u64, V
 
 /// The gateway config for the line `pty` in `dir`, written to a file.
 fn write_config(dir: &Path, broker: &Mosquitto, pty: &PtyPair) -> PathBuf {
-    let config = CONFIG
-        .replace("DATA", &dir.join("data").display().to_string())
-        .replace("URL", &broker.url())
-        .replace("PORT", &pty.gateway.display().to_string());
-    let path = dir.join("gw.toml");
-    std::fs::write(&path, config).unwrap();
-    path
+    write_gateway_config(dir, "gw.toml", "site-s", broker, &pty.gateway, DEVICES)
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! RS-485 bus, each running the real `retrofit_firmware::link::NodeLink`,
 //! with std file I/O in a thread (their clock: the thread's monotonic ms).
 //!
+//! [`write_gateway_config`] writes the gateway's config for such a line.
+//!
 //! A missing `socat` fails the test with the install hint; nothing here
 //! ever skips.
 
@@ -22,6 +24,47 @@ use retrofit_protocols::edge::{
     Capabilities, Event, FirmwareVersion, FrameDecoder, Hello, NodeId, Telemetry,
 };
 use retrofit_protocols::{DeviceKind, EventName, EventState, MetricName, Severity, Value};
+
+use super::Mosquitto;
+
+/// The head of a gateway config with one serial link, `rs485-1`; a test
+/// appends its `[[device]]` tables.
+const SERIAL_GATEWAY: &str = r#"
+[gateway]
+id = "gw-SITE"
+site = "SITE"
+data_dir = "DATA"
+
+[mqtt]
+url = "URL"
+
+[[link]]
+id = "rs485-1"
+type = "serial"
+port = "PORT"
+baud = 115200
+"#;
+
+/// A gateway config for `site` (journal in `dir/data`, output to
+/// `broker`) with one serial link `rs485-1` on `port` and the
+/// `[[device]]` tables `devices`, written to `dir/name`.
+pub fn write_gateway_config(
+    dir: &Path,
+    name: &str,
+    site: &str,
+    broker: &Mosquitto,
+    port: &Path,
+    devices: &str,
+) -> PathBuf {
+    let head = SERIAL_GATEWAY
+        .replace("SITE", site)
+        .replace("DATA", &dir.join("data").display().to_string())
+        .replace("URL", &broker.url())
+        .replace("PORT", &port.display().to_string());
+    let path = dir.join(name);
+    std::fs::write(&path, head + devices).expect("write gateway config");
+    path
+}
 
 /// A socat pseudo-terminal pair: `gateway` and `node` are the two ends.
 pub struct PtyPair {
