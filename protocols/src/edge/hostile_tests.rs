@@ -97,6 +97,27 @@ fn heartbeat_body() -> Vec<u8> {
     body
 }
 
+/// Each case's bytes, followed by a good frame, yield its error and
+/// nothing else before the good frame.
+fn assert_each_refused(cases: impl IntoIterator<Item = (Vec<u8>, DecodeError)>) {
+    for (bytes, want) in cases {
+        assert_eq!(
+            errors_before_good_frame(&bytes),
+            [Err(want)],
+            "{bytes:02x?}"
+        );
+    }
+}
+
+/// `cases` as whole frames: each header with its body.
+fn framed<const N: usize>(
+    cases: [(Raw, Vec<u8>, DecodeError); N],
+) -> impl Iterator<Item = (Vec<u8>, DecodeError)> {
+    cases
+        .into_iter()
+        .map(|(raw, body, want)| (raw.wire(&body), want))
+}
+
 #[test]
 fn each_header_fault_has_its_own_error() {
     let body = heartbeat_body();
@@ -155,13 +176,7 @@ fn each_header_fault_has_its_own_error() {
             },
         ),
     ];
-    for (bytes, want) in cases {
-        assert_eq!(
-            errors_before_good_frame(&bytes),
-            [Err(want)],
-            "{bytes:02x?}"
-        );
-    }
+    assert_each_refused(cases);
 }
 
 #[test]
@@ -237,13 +252,7 @@ fn each_body_fault_has_its_own_error() {
             bad("value", Problem::OutOfRange),
         ),
     ];
-    for (raw, body, want) in cases {
-        assert_eq!(
-            errors_before_good_frame(&raw.wire(&body)),
-            [Err(want)],
-            "{body:02x?}"
-        );
-    }
+    assert_each_refused(framed(cases));
 }
 
 #[test]
@@ -293,13 +302,7 @@ fn each_settings_fault_has_its_own_error() {
             bad("heartbeat settings", Problem::Duplicate),
         ),
     ];
-    for (raw, body, want) in cases {
-        assert_eq!(
-            errors_before_good_frame(&raw.wire(&body)),
-            [Err(want)],
-            "{body:02x?}"
-        );
-    }
+    assert_each_refused(framed(cases));
 }
 
 #[test]
