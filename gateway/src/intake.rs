@@ -544,6 +544,16 @@ mod tests {
             .unwrap();
     }
 
+    /// Drops the intake and waits for its writer to finish cleanly.
+    async fn stop(intake: Intake, writer: WriterHandle) {
+        drop(intake);
+        tokio::time::timeout(LIMIT, writer)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn failing_journal_acks_nothing_then_commits_raise_batch_and_clear() {
         let disk = Disk::fitting(0);
@@ -565,12 +575,7 @@ mod tests {
         disk.set_fits(usize::MAX);
         tokio::time::timeout(LIMIT, acked.recv()).await.unwrap();
         wait_health(&intake, false).await;
-        drop(intake);
-        tokio::time::timeout(LIMIT, writer)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        stop(intake, writer).await;
 
         let txs = disk.committed();
         assert_eq!(txs.len(), 2, "{txs:?}");
@@ -598,12 +603,7 @@ mod tests {
 
         disk.set_fits(usize::MAX);
         tokio::time::timeout(LIMIT, acked.recv()).await.unwrap();
-        drop(intake);
-        tokio::time::timeout(LIMIT, writer)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        stop(intake, writer).await;
         let txs = disk.committed();
         assert_eq!(txs.len(), 3, "raise, batch, clear: {txs:?}");
         assert_eq!(txs[1].len(), 2);

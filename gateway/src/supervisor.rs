@@ -313,6 +313,29 @@ mod tests {
             .unwrap()
     }
 
+    /// The next report, which must be a failure: (link, reason, restart_in).
+    async fn next_failure(
+        reports: &mut mpsc::UnboundedReceiver<LinkHealth>,
+    ) -> (String, String, Duration) {
+        match next(reports).await {
+            LinkHealth::Failed {
+                link,
+                reason,
+                restart_in,
+            } => (link, reason, restart_in),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    /// Stops the supervisor and waits for it to end.
+    async fn stop_and_join(stop: &CancellationToken, supervisor: tokio::task::JoinHandle<()>) {
+        stop.cancel();
+        tokio::time::timeout(LIMIT, supervisor)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn a_panicking_link_is_restarted_reported_and_recovers() {
         let runs = Arc::new(AtomicUsize::new(0));
@@ -336,26 +359,16 @@ mod tests {
             Some(reports_tx),
             stop.clone(),
         ));
-        match next(&mut reports).await {
-            LinkHealth::Failed {
-                link: l, reason, ..
-            } => {
-                assert_eq!(l, link());
-                assert!(reason.contains("first run fails"), "{reason}");
-            }
-            other => panic!("expected a failure, got {other:?}"),
-        }
+        let (failed, reason, _) = next_failure(&mut reports).await;
+        assert_eq!(failed, link());
+        assert!(reason.contains("first run fails"), "{reason}");
         let run = tokio::time::timeout(LIMIT, running.recv()).await.unwrap();
         assert_eq!(run, Some(1), "restarted once");
         assert_eq!(
             next(&mut reports).await,
             LinkHealth::Recovered { link: link() }
         );
-        stop.cancel();
-        tokio::time::timeout(LIMIT, supervisor)
-            .await
-            .unwrap()
-            .unwrap();
+        stop_and_join(&stop, supervisor).await;
         assert_eq!(runs.load(Ordering::SeqCst), 2, "no restart on stop");
         assert_eq!(reports.recv().await, None, "a stop is no failure");
     }
@@ -377,21 +390,11 @@ mod tests {
         ));
         let mut pauses = Vec::new();
         for _ in 0..4 {
-            match next(&mut reports).await {
-                LinkHealth::Failed {
-                    reason, restart_in, ..
-                } => {
-                    assert_eq!(reason, "returned without being stopped");
-                    pauses.push(restart_in);
-                }
-                other => panic!("expected a failure, got {other:?}"),
-            }
+            let (_, reason, restart_in) = next_failure(&mut reports).await;
+            assert_eq!(reason, "returned without being stopped");
+            pauses.push(restart_in);
         }
-        stop.cancel();
-        tokio::time::timeout(LIMIT, supervisor)
-            .await
-            .unwrap()
-            .unwrap();
+        stop_and_join(&stop, supervisor).await;
         assert!(pauses[0] <= Duration::from_millis(2), "{pauses:?}");
         assert!(pauses[3] >= Duration::from_millis(4), "{pauses:?}");
     }
@@ -408,21 +411,13 @@ mod tests {
             stop.clone(),
         ));
         for _ in 0..2 {
-            match next(&mut reports).await {
-                LinkHealth::Failed { link, reason, .. } => {
-                    assert_eq!(
-                        (link.as_str(), reason.as_str()),
-                        ("influx", "journal database: disk full")
-                    );
-                }
-                other => panic!("expected a failure, got {other:?}"),
-            }
+            let (link, reason, _) = next_failure(&mut reports).await;
+            assert_eq!(
+                (link.as_str(), reason.as_str()),
+                ("influx", "journal database: disk full")
+            );
         }
-        stop.cancel();
-        tokio::time::timeout(LIMIT, supervisor)
-            .await
-            .unwrap()
-            .unwrap();
+        stop_and_join(&stop, supervisor).await;
     }
 
     #[tokio::test]
@@ -443,11 +438,7 @@ mod tests {
             Some(reports_tx),
             stop.clone(),
         ));
-        stop.cancel();
-        tokio::time::timeout(LIMIT, supervisor)
-            .await
-            .unwrap()
-            .unwrap();
+        stop_and_join(&stop, supervisor).await;
         // The aborted run's future was dropped with its sender.
         assert_eq!(
             tokio::time::timeout(LIMIT, dropped.recv()).await.unwrap(),
