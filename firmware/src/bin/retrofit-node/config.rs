@@ -15,19 +15,13 @@ use retrofit_firmware::error::ConfigError;
 use retrofit_protocols::DeviceKind;
 use serde::Deserialize;
 
+use crate::toml_file::{self, FileError};
+
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigFileError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -311,26 +305,17 @@ impl DrainageSection {
 
 impl NodeFile {
     pub fn load(path: &Path) -> Result<Self, ConfigFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
-            path: path.into(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|e| match e {
-            ConfigFileError::Parse { source, .. } => ConfigFileError::Parse {
-                path: path.into(),
-                source,
-            },
-            other => other,
-        })
+        Self::checked(toml_file::read(path)?)
     }
 
+    #[cfg(test)]
     pub fn parse(text: &str) -> Result<Self, ConfigFileError> {
-        let file: NodeFile = toml::from_str(text).map_err(|source| ConfigFileError::Parse {
-            path: PathBuf::new(),
-            source: Box::new(source),
-        })?;
-        file.check_sections()?;
-        Ok(file)
+        Self::checked(toml_file::parse(Path::new(""), text)?)
+    }
+
+    fn checked(self) -> Result<Self, ConfigFileError> {
+        self.check_sections()?;
+        Ok(self)
     }
 
     fn has_rain_gauge(&self) -> bool {

@@ -13,6 +13,7 @@
 mod config;
 mod hardware;
 mod state;
+mod toml_file;
 mod uplink;
 
 use std::path::PathBuf;
@@ -34,7 +35,8 @@ use retrofit_protocols::DeviceKind;
 
 use config::{ConfigFileError, LevelSection, NodeFile};
 use hardware::{serial, Clock, Gpio, IioChannel, LevelSource};
-use state::{StateError, StateFile};
+use state::StateFile;
+use toml_file::FileError;
 use uplink::{Uplink, UplinkError};
 
 /// Longest sleep between link services.
@@ -62,7 +64,7 @@ enum NodeError {
     #[error("node application: {0}")]
     Output(#[from] OutputError),
     #[error("saved settings: {0}")]
-    State(#[from] StateError),
+    State(#[from] FileError),
 }
 
 fn device(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodeError {

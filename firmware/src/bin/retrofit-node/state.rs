@@ -15,20 +15,7 @@ use retrofit_firmware::apps::SettingsStore;
 use retrofit_protocols::edge::{ConfigKey, Settings};
 use retrofit_protocols::Value;
 
-/// Why the settings file could not be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
-}
+use crate::toml_file::{self, FileError};
 
 /// The settings file of one node.
 #[derive(Debug, Clone)]
@@ -48,14 +35,11 @@ impl StateFile {
         &self.path
     }
 
-    fn io(&self, source: std::io::Error) -> StateError {
-        StateError::Io {
-            path: self.path.clone(),
-            source,
-        }
+    fn io(&self, source: std::io::Error) -> FileError {
+        FileError::io(&self.path, source)
     }
 
-    fn write_atomically(&self, text: &str) -> Result<(), StateError> {
+    fn write_atomically(&self, text: &str) -> Result<(), FileError> {
         let tmp = self.path.with_extension("settings.toml.tmp");
         let mut file = std::fs::File::create(&tmp).map_err(|e| self.io(e))?;
         file.write_all(text.as_bytes()).map_err(|e| self.io(e))?;
@@ -65,20 +49,16 @@ impl StateFile {
 }
 
 impl SettingsStore for StateFile {
-    type Error = StateError;
+    type Error = FileError;
 
     /// Numbers under valid keys; anything else in the file is skipped (and
     /// then not saved again).
-    fn load(&mut self) -> Result<Option<Settings>, StateError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io(e)),
+    fn load(&mut self) -> Result<Option<Settings>, FileError> {
+        let table: toml::Table = match toml_file::read(&self.path) {
+            Ok(table) => table,
+            Err(e) if e.is_missing() => return Ok(None),
+            Err(e) => return Err(e),
         };
-        let table: toml::Table = toml::from_str(&text).map_err(|source| StateError::Parse {
-            path: self.path.clone(),
-            source: Box::new(source),
-        })?;
         let mut settings = Settings::new();
         for (key, value) in &table {
             let number = match value {
@@ -94,7 +74,7 @@ impl SettingsStore for StateFile {
         Ok(Some(settings))
     }
 
-    fn save(&mut self, settings: &Settings) -> Result<(), StateError> {
+    fn save(&mut self, settings: &Settings) -> Result<(), FileError> {
         let mut text = String::from("# Settings set by the gateway; rewritten by retrofit-node.\n");
         for (key, value) in settings.pairs() {
             if let Value::Number(x) = value {
