@@ -1,5 +1,7 @@
-//! ChirpStack v4 uplink events (spec §7): the JSON the network server's
-//! MQTT integration publishes on `application/{app}/device/{devEui}/event/up`.
+//! ChirpStack v4 device events (spec §7): the JSON the network server's
+//! MQTT integration publishes on
+//! `application/{app}/device/{devEui}/event/{up|join|status}` (uplinks,
+//! (re)joins, and the DevStatusAns battery and link margin).
 //!
 //! Only the fields the gateway uses are typed; the rest is checked against
 //! the JSON grammar and skipped (`json_reader`, no tree is built). proto3
@@ -82,8 +84,8 @@ impl DevEui {
         Ok(Self(value))
     }
 
-    /// The devEui of an uplink topic
-    /// (`application/{app}/device/{devEui}/event/up`).
+    /// The devEui of an event topic
+    /// (`application/{app}/device/{devEui}/event/{event}`).
     pub fn of_uplink_topic(topic: &str) -> Option<Self> {
         let level = topic.as_bytes().split(|&b| b == b'/').nth(3)?;
         Self::from_hex(level).ok()
@@ -174,7 +176,7 @@ impl<'a> Uplink<'a> {
         r.finish()?;
         Ok(Self {
             time,
-            device_info: device_info.ok_or(JsonError::field("deviceInfo", "missing"))?,
+            device_info: required_device(device_info)?,
             f_cnt: f_cnt.unwrap_or_default(),
             f_port: f_port.unwrap_or_default(),
             data: data.unwrap_or_default(),
@@ -187,6 +189,98 @@ impl<'a> Uplink<'a> {
     pub fn best_rx(&self) -> Option<&Reception> {
         self.best_rx.as_ref()
     }
+}
+
+/// A join event: the device (re)joined, so its frame counter restarts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join<'a> {
+    pub time: Option<Timestamp>,
+    pub device_info: DeviceInfo<'a>,
+    /// The new device address (hex), empty when absent.
+    pub dev_addr: Cow<'a, str>,
+}
+
+impl<'a> Join<'a> {
+    /// Decodes a join event (the whole text must be one JSON object).
+    pub fn parse(text: &'a str) -> Result<Self, JsonError> {
+        let mut r = JsonReader::new(text);
+        let (mut time, mut device_info, mut dev_addr) = (None, None, None);
+        r.fields(|r, key| match key {
+            "time" => once(&mut time, "time", r.timestamp()),
+            "deviceInfo" => once(&mut device_info, "deviceInfo", DeviceInfo::read(r)),
+            "devAddr" => once(&mut dev_addr, "devAddr", r.str()),
+            _ => Ok(false),
+        })?;
+        r.finish()?;
+        Ok(Self {
+            time,
+            device_info: required_device(device_info)?,
+            dev_addr: dev_addr.unwrap_or_default(),
+        })
+    }
+}
+
+/// A status event: the device's answer to DevStatusReq (battery, margin).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status<'a> {
+    pub time: Option<Timestamp>,
+    pub device_info: DeviceInfo<'a>,
+    /// Demodulation margin (SNR) of the last DevStatusReq, in dB.
+    pub margin: i32,
+    pub external_power_source: bool,
+    pub battery_level_unavailable: bool,
+    /// Battery level in percent (0..=100), meaningful only when neither
+    /// flag above is set.
+    pub battery_level: f64,
+}
+
+impl<'a> Status<'a> {
+    /// Decodes a status event (the whole text must be one JSON object).
+    pub fn parse(text: &'a str) -> Result<Self, JsonError> {
+        let mut r = JsonReader::new(text);
+        let (mut time, mut device_info, mut margin) = (None, None, None);
+        let (mut external, mut unavailable, mut level) = (None, None, None);
+        r.fields(|r, key| match key {
+            "time" => once(&mut time, "time", r.timestamp()),
+            "deviceInfo" => once(&mut device_info, "deviceInfo", DeviceInfo::read(r)),
+            "margin" => once(&mut margin, "margin", r.integer()),
+            "externalPowerSource" => once(&mut external, "externalPowerSource", r.bool()),
+            "batteryLevelUnavailable" => {
+                once(&mut unavailable, "batteryLevelUnavailable", r.bool())
+            }
+            "batteryLevel" => once(&mut level, "batteryLevel", percent(r)),
+            _ => Ok(false),
+        })?;
+        r.finish()?;
+        Ok(Self {
+            time,
+            device_info: required_device(device_info)?,
+            margin: margin.unwrap_or_default(),
+            external_power_source: external.unwrap_or_default(),
+            battery_level_unavailable: unavailable.unwrap_or_default(),
+            battery_level: level.unwrap_or_default(),
+        })
+    }
+
+    /// The battery level in percent, unless the device runs on external
+    /// power or cannot measure it.
+    pub fn battery_pct(&self) -> Option<f64> {
+        (!self.external_power_source && !self.battery_level_unavailable)
+            .then_some(self.battery_level)
+    }
+}
+
+fn percent(r: &mut JsonReader<'_>) -> Result<f64, JsonError> {
+    let level = r.f64()?;
+    if (0.0..=100.0).contains(&level) {
+        Ok(level)
+    } else {
+        Err(JsonError::field("", "must be a percentage (0 to 100)"))
+    }
+}
+
+fn required_device<'a>(info: Option<DeviceInfo<'a>>) -> Result<DeviceInfo<'a>, JsonError> {
+    info.ok_or(JsonError::field("deviceInfo", "missing"))
 }
 
 impl<'a> DeviceInfo<'a> {
@@ -238,9 +332,51 @@ fn read_dev_eui(r: &mut JsonReader<'_>) -> Result<DevEui, JsonError> {
         .map_err(|_| JsonError::field("", "must be 16 hex digits"))
 }
 
+/// The device events the gateway reads: the last level of their topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Up,
+    Join,
+    Status,
+}
+
+impl EventType {
+    /// Every event the gateway subscribes to.
+    pub const ALL: [Self; 3] = [Self::Up, Self::Join, Self::Status];
+
+    /// The topic level naming the event.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Join => "join",
+            Self::Status => "status",
+        }
+    }
+
+    /// The event of a topic `application/{app}/device/{devEui}/event/{event}`,
+    /// if it is one of these.
+    pub fn of_topic(topic: &str) -> Option<Self> {
+        let mut levels = topic.split('/').skip(4);
+        let (Some("event"), Some(event), None) = (levels.next(), levels.next(), levels.next())
+        else {
+            return None;
+        };
+        Self::ALL.into_iter().find(|e| e.as_str() == event)
+    }
+}
+
+/// The topic filter of one event of an application (`+` for all
+/// applications).
+pub fn event_topic_filter(application: &str, event: EventType) -> String {
+    alloc::format!(
+        "application/{application}/device/+/event/{}",
+        event.as_str()
+    )
+}
+
 /// The uplink topic filter of an application (`+` for all applications).
 pub fn uplink_topic_filter(application: &str) -> String {
-    alloc::format!("application/{application}/device/+/event/up")
+    event_topic_filter(application, EventType::Up)
 }
 
 #[cfg(test)]
@@ -350,6 +486,133 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    const JOIN: &str = include_str!("../testdata/chirpstack-v4-join.json");
+    const STATUS: &str = include_str!("../testdata/chirpstack-v4-status.json");
+    const EUI: &str = r#"{"devEui":"a84041000181c617"}"#;
+
+    #[test]
+    fn decodes_the_reference_join_and_status() {
+        let join = Join::parse(JOIN).unwrap();
+        assert_eq!(join.device_info.dev_eui, DevEui(0xa840_4100_0181_c617));
+        assert_eq!(join.dev_addr, "01ab23ce");
+        assert_eq!(join.time.unwrap().to_string(), "2026-11-28T12:30:00.500Z");
+        let status = Status::parse(STATUS).unwrap();
+        assert_eq!(status.device_info.device_name, "drain-w17");
+        assert_eq!((status.margin, status.battery_pct()), (7, Some(87.5)));
+        assert_eq!(status.time.unwrap().to_string(), "2026-11-28T13:00:00.250Z");
+    }
+
+    #[test]
+    fn status_without_a_measurable_battery_has_no_battery_pct() {
+        for (json, battery) in [
+            (r#""batteryLevel":40"#, Some(40.0)),
+            (r#""margin":-3"#, Some(0.0)),
+            (r#""externalPowerSource":true,"batteryLevel":40"#, None),
+            (r#""batteryLevelUnavailable":true"#, None),
+            (
+                r#""batteryLevelUnavailable":null,"batteryLevel":null"#,
+                Some(0.0),
+            ),
+        ] {
+            let text = alloc::format!(r#"{{"deviceInfo":{EUI},{json}}}"#);
+            assert_eq!(
+                Status::parse(&text).unwrap().battery_pct(),
+                battery,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_hostile_join_and_status() {
+        for (bad, message) in [
+            (r#"{"batteryLevel":50}"#, "deviceInfo: missing"),
+            (
+                r#"{"deviceInfo":{"devEui":"xyz"}}"#,
+                "deviceInfo.devEui: must be 16 hex digits",
+            ),
+            (
+                r#"{"deviceInfo":EUI,"batteryLevel":101}"#,
+                "batteryLevel: must be a percentage (0 to 100)",
+            ),
+            (
+                r#"{"deviceInfo":EUI,"batteryLevel":-0.5}"#,
+                "batteryLevel: must be a percentage (0 to 100)",
+            ),
+            (
+                r#"{"deviceInfo":EUI,"batteryLevel":"50"}"#,
+                "batteryLevel: expected a number",
+            ),
+            (
+                r#"{"deviceInfo":EUI,"margin":2.5}"#,
+                "margin: expected an integer",
+            ),
+            (
+                r#"{"deviceInfo":EUI,"margin":99999999999}"#,
+                "margin: integer out of range",
+            ),
+            (
+                r#"{"deviceInfo":EUI,"externalPowerSource":1}"#,
+                "externalPowerSource: expected true or false",
+            ),
+            (
+                r#"{"deviceInfo":EUI,"margin":1,"margin":1}"#,
+                "margin: appears twice",
+            ),
+            (
+                r#"{"deviceInfo":EUI,"time":"noon"}"#,
+                "time: expected an RFC 3339 timestamp",
+            ),
+        ] {
+            let bad = bad.replace("EUI", EUI);
+            let e = Status::parse(&bad).unwrap_err();
+            assert_eq!(
+                (e.is_syntax(), e.to_string()),
+                (false, message.into()),
+                "{bad}"
+            );
+        }
+        for bad in [
+            r#"{"deviceInfo":{}}"#,
+            r#"{"deviceInfo":EUI,"devAddr":7}"#,
+            r#"{"deviceInfo":EUI,"devAddr":"a","devAddr":"b"}"#,
+            r#"{"deviceInfo":EUI,"time":"2026-13-01T00:00:00Z"}"#,
+            r#"[]"#,
+        ] {
+            let bad = bad.replace("EUI", EUI);
+            assert!(Join::parse(&bad).is_err(), "{bad}");
+        }
+        for bad in [
+            r#"{"deviceInfo":EUI,"x":[tru]}"#,
+            r#"{"deviceInfo":EUI} {}"#,
+            r#"{"deviceInfo":EUI"#,
+        ] {
+            let bad = bad.replace("EUI", EUI);
+            assert!(Join::parse(&bad).unwrap_err().is_syntax(), "{bad}");
+            assert!(Status::parse(&bad).unwrap_err().is_syntax(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn event_type_of_topic_and_filter() {
+        let topic = |e: &str| alloc::format!("application/x/device/a84041000181c617/event/{e}");
+        for event in EventType::ALL {
+            assert_eq!(EventType::of_topic(&topic(event.as_str())), Some(event));
+        }
+        for other in ["log", "txack", "up/x", ""] {
+            assert_eq!(EventType::of_topic(&topic(other)), None, "{other}");
+        }
+        assert_eq!(EventType::of_topic("application/x/device/y/state/up"), None);
+        assert_eq!(
+            event_topic_filter("+", EventType::Status),
+            "application/+/device/+/event/status"
+        );
+        assert_eq!(
+            uplink_topic_filter("a1"),
+            "application/a1/device/+/event/up"
+        );
     }
 
     #[test]
