@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use retrofit_protocols::sensor::{
-    compress_duration_min, Ldds75Frame, NwaveFrame, SensorError, SensorFormat, SensorFrame,
+    compress_duration_min, Em310UdlFrame, Ldds75Frame, Lds02Frame, NwaveFrame, SensorError,
+    SensorFormat, SensorFrame,
 };
 
 use crate::site_config::TargetDevice;
@@ -25,6 +26,7 @@ const DRAIN_MV_PER_UPLINK: f64 = 0.002;
 /// The evolving state of one simulated sensor.
 #[derive(Debug, Clone)]
 pub struct SensorModel {
+    format: SensorFormat,
     battery_mv: f64,
     state: ModelState,
 }
@@ -39,16 +41,17 @@ impl SensorModel {
     /// A device's starting state, drawn from `rng`.
     pub fn new(device: &TargetDevice, rng: &mut fastrand::Rng) -> Self {
         let state = match device.format {
-            SensorFormat::NwaveNps => ModelState::Parking {
+            SensorFormat::NwaveNps | SensorFormat::DraginoLds02 => ModelState::Parking {
                 occupied: rng.bool(),
                 since: Duration::ZERO,
             },
-            SensorFormat::DraginoLdds75 => ModelState::Drainage {
+            SensorFormat::DraginoLdds75 | SensorFormat::MilesightEm310Udl => ModelState::Drainage {
                 mount_m: device.mount_height_m.unwrap_or(DEFAULT_MOUNT_M),
                 phase: rng.f64() * std::f64::consts::TAU,
             },
         };
         Self {
+            format: device.format,
             battery_mv: 3350.0 + rng.f64() * 150.0,
             state,
         }
@@ -63,14 +66,43 @@ impl SensorModel {
     ) -> Result<SensorFrame, SensorError> {
         self.battery_mv -= DRAIN_MV_PER_UPLINK;
         let battery_mv = self.battery_mv as u16;
-        match &mut self.state {
+        let frame = match &mut self.state {
             ModelState::Parking { occupied, since } => {
                 parking_frame(occupied, since, elapsed, battery_mv, rng)
             }
             ModelState::Drainage { mount_m, phase } => {
                 drainage_frame(*mount_m, *phase, elapsed, battery_mv, rng)
             }
+        }?;
+        Ok(in_format(self.format, frame, battery_mv))
+    }
+}
+
+/// The same measurement as the device's own format sends it: a door sensor
+/// reports the space's state as its door, a Milesight well its distance.
+fn in_format(format: SensorFormat, frame: SensorFrame, battery_mv: u16) -> SensorFrame {
+    match (format, frame) {
+        (SensorFormat::MilesightEm310Udl, SensorFrame::Ldds75(f)) => {
+            let pct = ((i32::from(battery_mv) - 2700) / 9).clamp(0, 100) as u8;
+            SensorFrame::Em310Udl(Em310UdlFrame {
+                battery_pct: Some(pct),
+                distance_mm: Some(f.distance_mm),
+                tilted: Some(false),
+            })
         }
+        (
+            SensorFormat::DraginoLds02,
+            SensorFrame::Nwave(
+                NwaveFrame::ParkingStatus { occupied, .. } | NwaveFrame::Heartbeat { occupied, .. },
+            ),
+        ) => SensorFrame::Lds02(Lds02Frame {
+            door_open: occupied,
+            battery_mv: battery_mv.min(3000),
+            opens_total: 0,
+            last_open_min: 0,
+            alarm: false,
+        }),
+        (_, frame) => frame,
     }
 }
 

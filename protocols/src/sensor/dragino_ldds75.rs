@@ -5,7 +5,7 @@
 //! the probe's 280..=7500 mm range is a [`SensorFault`], never a level.
 //! This module never guesses a level it cannot measure.
 
-use super::metrics::{BatteryCurve, MetricsBuilder};
+use super::metrics::{level_m, BatteryCurve, MetricsBuilder};
 use super::{
     check_len, DecodeParams, EncodedUplink, PayloadBytes, SensorError, SensorFault, SensorMetrics,
 };
@@ -103,7 +103,7 @@ impl Ldds75Frame {
         BATTERY.push(&mut out, self.battery_mv)?;
         out.number("distance_mm", f64::from(self.distance_mm))?;
         if let Some(mount_m) = params.mount_height_m {
-            out.number("level_m", self.level_m(mount_m)?)?;
+            out.number("level_m", level_m(mount_m, self.distance_mm)?)?;
         }
         if DS18B20_RANGE_DC.contains(&self.temperature_dc) {
             out.number("temperature_c", f64::from(self.temperature_dc) / 10.0)?;
@@ -123,24 +123,5 @@ impl Ldds75Frame {
             return Ok(());
         };
         Err(SensorError::SensorFault(fault))
-    }
-
-    /// Mount height minus distance, in whole millimetres. A distance beyond
-    /// the well bottom by more than the probe's accuracy (1 cm + 0.3 %) means
-    /// a wrong mount height or a misaligned probe: out of range.
-    fn level_m(&self, mount_m: f64) -> Result<f64, SensorError> {
-        if !mount_m.is_finite() || mount_m <= 0.0 || mount_m > 100.0 {
-            return Err(SensorError::BadMountHeight);
-        }
-        let mount_mm = (mount_m * 1000.0 + 0.5) as i64;
-        let distance_mm = i64::from(self.distance_mm);
-        let level_mm = mount_mm - distance_mm;
-        let tolerance_mm = 10 + distance_mm * 3 / 1000;
-        if level_mm < -tolerance_mm {
-            return Err(SensorError::OutOfRange(
-                "distance_mm beyond the mount height",
-            ));
-        }
-        Ok(level_mm.max(0) as f64 / 1000.0)
     }
 }

@@ -1,5 +1,6 @@
 //! Helpers shared by the sensor formats: collecting named metrics into the
-//! fixed-capacity result, and mapping a battery voltage to a percentage.
+//! fixed-capacity result, mapping a battery voltage to a percentage, and a
+//! distance sensor's water level above the well bottom.
 //! Integer arithmetic only where rounding matters (no `libm` in `no_std`);
 //! never panics.
 
@@ -18,6 +19,11 @@ impl MetricsBuilder {
 
     pub(crate) fn flag(&mut self, name: &'static str, b: bool) -> Result<(), SensorError> {
         self.push(name, Value::Bool(b))
+    }
+
+    pub(crate) fn text(&mut self, name: &'static str, s: &'static str) -> Result<(), SensorError> {
+        let value = Value::text(s).map_err(|_| SensorError::OutOfRange(name))?;
+        self.push(name, value)
     }
 
     fn push(&mut self, name: &'static str, value: Value) -> Result<(), SensorError> {
@@ -54,4 +60,25 @@ impl BatteryCurve {
         out.number("battery_v", f64::from(mv) / 1000.0)?;
         out.number("battery_pct", self.pct(mv))
     }
+}
+
+/// The water level, in metres, under a distance sensor mounted `mount_m`
+/// above the well bottom that measured `distance_mm` to the surface,
+/// computed in whole millimetres. A distance beyond the well bottom by up to
+/// 1 cm + 0.3 % (the LDDS75's specified accuracy) reads as level 0; further
+/// beyond means a wrong mount height or a misaligned probe: out of range.
+pub(crate) fn level_m(mount_m: f64, distance_mm: u16) -> Result<f64, SensorError> {
+    if !mount_m.is_finite() || mount_m <= 0.0 || mount_m > 100.0 {
+        return Err(SensorError::BadMountHeight);
+    }
+    let mount_mm = (mount_m * 1000.0 + 0.5) as i64;
+    let distance_mm = i64::from(distance_mm);
+    let level_mm = mount_mm - distance_mm;
+    let tolerance_mm = 10 + distance_mm * 3 / 1000;
+    if level_mm < -tolerance_mm {
+        return Err(SensorError::OutOfRange(
+            "distance_mm beyond the mount height",
+        ));
+    }
+    Ok(level_mm.max(0) as f64 / 1000.0)
 }

@@ -9,7 +9,9 @@
 //! did not carry. The layouts and their sources are in `docs/SENSORS.md`.
 
 mod dragino_ldds75;
+mod dragino_lds02;
 mod metrics;
+mod milesight_em310_udl;
 mod nwave_nps;
 #[cfg(test)]
 mod tests;
@@ -21,12 +23,14 @@ use crate::kind::DeviceKind;
 use crate::metric::{MetricName, Value};
 
 pub use dragino_ldds75::Ldds75Frame;
+pub use dragino_lds02::Lds02Frame;
+pub use milesight_em310_udl::Em310UdlFrame;
 pub use nwave_nps::{compress_duration_min, NwaveFrame};
 
 /// Most metrics one uplink decodes to.
 pub const MAX_METRICS: usize = 8;
 /// Largest payload any supported format produces.
-pub const MAX_PAYLOAD_BYTES: usize = 8;
+pub const MAX_PAYLOAD_BYTES: usize = 10;
 
 /// The metrics of one decoded uplink, in a fixed order per format.
 pub type SensorMetrics = heapless::Vec<(MetricName, Value), MAX_METRICS>;
@@ -40,29 +44,44 @@ pub enum SensorFormat {
     DraginoLdds75,
     /// Nwave NPS (4th generation) in-ground parking sensor.
     NwaveNps,
+    /// Milesight EM310-UDL ultrasonic distance sensor (drainage level).
+    MilesightEm310Udl,
+    /// Dragino LDS02 door sensor (parking barriers, pump-room doors).
+    DraginoLds02,
 }
 
 /// The `decoder` key names no supported format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("unknown decoder (expected dragino_ldds75 or nwave_nps)")]
+#[error(
+    "unknown decoder (expected dragino_ldds75, nwave_nps, milesight_em310_udl or dragino_lds02)"
+)]
 pub struct UnknownSensorFormat;
 
 impl SensorFormat {
-    pub const ALL: [SensorFormat; 2] = [Self::DraginoLdds75, Self::NwaveNps];
+    /// Every format; the first of each kind is the simulator's default.
+    pub const ALL: [SensorFormat; 4] = [
+        Self::DraginoLdds75,
+        Self::NwaveNps,
+        Self::MilesightEm310Udl,
+        Self::DraginoLds02,
+    ];
 
     /// The config key.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::DraginoLdds75 => "dragino_ldds75",
             Self::NwaveNps => "nwave_nps",
+            Self::MilesightEm310Udl => "milesight_em310_udl",
+            Self::DraginoLds02 => "dragino_lds02",
         }
     }
 
-    /// The kind of device that speaks this format.
+    /// The kind of device that speaks this format (a door sensor counts as
+    /// parking: barriers; the gateway accepts it on any kind of device).
     pub const fn kind(self) -> DeviceKind {
         match self {
-            Self::DraginoLdds75 => DeviceKind::Drainage,
-            Self::NwaveNps => DeviceKind::Parking,
+            Self::DraginoLdds75 | Self::MilesightEm310Udl => DeviceKind::Drainage,
+            Self::NwaveNps | Self::DraginoLds02 => DeviceKind::Parking,
         }
     }
 }
@@ -131,6 +150,8 @@ pub enum SensorError {
     SensorFault(SensorFault),
     #[error("mount_height_m must be a finite number of metres above 0")]
     BadMountHeight,
+    #[error("uplink carries no measurement (device information only)")]
+    NoMeasurement,
 }
 
 impl SensorError {
@@ -149,6 +170,7 @@ impl SensorError {
             Self::OutOfRange(_) => "out_of_range",
             Self::SensorFault(_) => "sensor_fault",
             Self::BadMountHeight => "bad_mount_height",
+            Self::NoMeasurement => "no_measurement",
         }
     }
 }
@@ -158,6 +180,8 @@ impl SensorError {
 pub enum SensorFrame {
     Ldds75(Ldds75Frame),
     Nwave(NwaveFrame),
+    Em310Udl(Em310UdlFrame),
+    Lds02(Lds02Frame),
 }
 
 /// An application payload and the FPort it travels on.
@@ -172,6 +196,8 @@ impl SensorFrame {
         match self {
             Self::Ldds75(_) => SensorFormat::DraginoLdds75,
             Self::Nwave(_) => SensorFormat::NwaveNps,
+            Self::Em310Udl(_) => SensorFormat::MilesightEm310Udl,
+            Self::Lds02(_) => SensorFormat::DraginoLds02,
         }
     }
 
@@ -180,6 +206,8 @@ impl SensorFrame {
         match self {
             Self::Ldds75(f) => f.metrics(params),
             Self::Nwave(f) => f.metrics(),
+            Self::Em310Udl(f) => f.metrics(params),
+            Self::Lds02(f) => f.metrics(),
         }
     }
 }
@@ -201,6 +229,10 @@ pub fn parse(format: SensorFormat, f_port: u32, bytes: &[u8]) -> Result<SensorFr
     match format {
         SensorFormat::DraginoLdds75 => Ldds75Frame::parse(f_port, bytes).map(SensorFrame::Ldds75),
         SensorFormat::NwaveNps => NwaveFrame::parse(f_port, bytes).map(SensorFrame::Nwave),
+        SensorFormat::MilesightEm310Udl => {
+            Em310UdlFrame::parse(f_port, bytes).map(SensorFrame::Em310Udl)
+        }
+        SensorFormat::DraginoLds02 => Lds02Frame::parse(f_port, bytes).map(SensorFrame::Lds02),
     }
 }
 
@@ -218,5 +250,7 @@ pub fn encode(frame: &SensorFrame) -> Result<EncodedUplink, SensorError> {
     match frame {
         SensorFrame::Ldds75(f) => f.encode(),
         SensorFrame::Nwave(f) => f.encode(),
+        SensorFrame::Em310Udl(f) => f.encode(),
+        SensorFrame::Lds02(f) => f.encode(),
     }
 }

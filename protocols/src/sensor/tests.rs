@@ -299,6 +299,13 @@ fn formats_parse_from_their_config_keys() {
     }
     assert_eq!(SensorFormat::DraginoLdds75.kind(), DeviceKind::Drainage);
     assert_eq!(SensorFormat::NwaveNps.kind(), DeviceKind::Parking);
+    assert_eq!(SensorFormat::MilesightEm310Udl.kind(), DeviceKind::Drainage);
+    assert_eq!(SensorFormat::DraginoLds02.kind(), DeviceKind::Parking);
+    assert_eq!(
+        "milesight_em310_udl".parse(),
+        Ok(SensorFormat::MilesightEm310Udl)
+    );
+    assert_eq!("dragino_lds02".parse(), Ok(SensorFormat::DraginoLds02));
     for bad in ["", "parking_v1", "Dragino_LDDS75", "dragino_ldds75 "] {
         assert_eq!(
             bad.parse::<SensorFormat>(),
@@ -306,6 +313,185 @@ fn formats_parse_from_their_config_keys() {
             "{bad:?}"
         );
     }
+}
+
+fn port(f_port: u32) -> DecodeParams {
+    DecodeParams {
+        f_port,
+        ..Default::default()
+    }
+}
+
+/// Milesight's published EM310-UDL example (SensorDecoders README and the
+/// TTN device repository, FPort 85): battery 92 %, distance 2116 mm, tilted.
+const EM310_EXAMPLE: [u8; 10] = [0x01, 0x75, 0x5C, 0x03, 0x82, 0x44, 0x08, 0x04, 0x00, 0x01];
+
+#[test]
+fn em310_decodes_the_vendor_example() {
+    let f = SensorFormat::MilesightEm310Udl;
+    let m = decode(f, &EM310_EXAMPLE, &port(85)).unwrap();
+    assert_eq!(number(&m, "battery_pct"), 92.0);
+    assert_eq!(number(&m, "distance_mm"), 2116.0);
+    assert_eq!(value(&m, "tilt"), Some(Value::Bool(true)));
+    assert_eq!(value(&m, "level_m"), None, "no mount height, no level");
+    assert_eq!(m.len(), 3);
+    let with_mount = DecodeParams {
+        f_port: 85,
+        mount_height_m: Some(3.0),
+    };
+    assert_eq!(
+        number(&decode(f, &EM310_EXAMPLE, &with_mount).unwrap(), "level_m"),
+        0.884
+    );
+}
+
+#[test]
+fn em310_skips_device_information_and_takes_records_in_any_order() {
+    // Power-on records (Milesight's documented example device information),
+    // then distance 0x0101 = 257 mm, then battery 100 %.
+    let bytes = [
+        0xFF, 0x0B, 0xFF, 0xFF, 0x01, 0x01, 0xFF, 0x16, 0x63, 0x29, 0xC4, 0x29, 0x03, 0x64, 0x00,
+        0x33, 0xFF, 0x09, 0x01, 0x00, 0xFF, 0x0A, 0x01, 0x01, 0xFF, 0x0F, 0x00, 0x03, 0x82, 0x01,
+        0x01, 0x01, 0x75, 0x64,
+    ];
+    let m = decode(SensorFormat::MilesightEm310Udl, &bytes, &port(85)).unwrap();
+    assert_eq!(number(&m, "battery_pct"), 100.0);
+    assert_eq!(number(&m, "distance_mm"), 257.0);
+    assert_eq!(value(&m, "tilt"), None);
+    assert_eq!(
+        decode(SensorFormat::MilesightEm310Udl, &bytes[..27], &port(85)),
+        Err(SensorError::NoMeasurement),
+        "device information only"
+    );
+}
+
+#[test]
+fn em310_refuses_hostile_payloads() {
+    let f = SensorFormat::MilesightEm310Udl;
+    let p = port(85);
+    let cases: [(&[u8], SensorError); 9] = [
+        (&[], SensorError::TooShort { min: 2, got: 0 }),
+        (
+            &EM310_EXAMPLE[..9],
+            SensorError::TooShort { min: 10, got: 9 },
+        ),
+        (
+            &EM310_EXAMPLE[..5],
+            SensorError::TooShort { min: 7, got: 5 },
+        ),
+        (
+            &EM310_EXAMPLE[..4],
+            SensorError::TooShort { min: 5, got: 4 },
+        ),
+        (&[0x02, 0x75, 0x5C], SensorError::OutOfRange("channel")),
+        (&[0x01, 0x76, 0x5C], SensorError::OutOfRange("channel")),
+        (&[0xFF, 0x42, 0x00], SensorError::OutOfRange("channel type")),
+        (&[0x04, 0x00, 0x02], SensorError::OutOfRange("position")),
+        (
+            &[0x01, 0x75, 0x5C, 0x01, 0x75, 0x5C],
+            SensorError::OutOfRange("battery record"),
+        ),
+    ];
+    for (bytes, err) in cases {
+        assert_eq!(decode(f, bytes, &p), Err(err), "{bytes:02x?}");
+    }
+    assert_eq!(
+        decode(f, &[0x01, 0x75, 0x65], &p),
+        Err(SensorError::OutOfRange("battery_pct"))
+    );
+    assert_eq!(
+        decode(f, &[0x03, 0x82, 0x00, 0x00], &p),
+        Err(SensorError::SensorFault(SensorFault::NoEcho))
+    );
+    assert_eq!(
+        decode(f, &[0xFF; 65], &p),
+        Err(SensorError::TooLong { max: 64, got: 65 })
+    );
+    for other in [0, 1, 2, 10, 84, 86, u32::MAX] {
+        assert_eq!(
+            decode(f, &EM310_EXAMPLE, &port(other)),
+            Err(SensorError::UnsupportedPort(other))
+        );
+    }
+}
+
+/// Dragino's example in The Things Network device repository
+/// (`vendor/dragino/lds02-codec.yaml`, FPort 10): 7 bytes, although the
+/// LDS02 manual documents 10; their decoder reads past the end.
+const LDS02_TTN_EXAMPLE: [u8; 7] = [0x0B, 0x88, 0x01, 0x00, 0x25, 0x00, 0x01];
+
+#[test]
+fn lds02_decodes_the_documented_layout() {
+    // The TTN example zero-padded to the documented 10 bytes decodes to the
+    // values TTN documents for it: closed, 2.952 V, MOD 1, 0x002500 = 9472
+    // openings, last one 0x010000 = 65536 min, no alarm.
+    let mut bytes = [0u8; 10];
+    bytes[..7].copy_from_slice(&LDS02_TTN_EXAMPLE);
+    let m = decode(SensorFormat::DraginoLds02, &bytes, &port(10)).unwrap();
+    assert_eq!(value(&m, "door"), Some(Value::text("closed").unwrap()));
+    assert_eq!(number(&m, "battery_v"), 2.952);
+    assert_eq!(number(&m, "battery_pct"), 94.6);
+    assert_eq!(number(&m, "door_opens_total"), 9472.0);
+    assert_eq!(number(&m, "last_open_s"), 65536.0 * 60.0);
+    assert_eq!(value(&m, "open_alarm"), Some(Value::Bool(false)));
+
+    // Door open (bit 7 of byte 0) with the alarm bit set.
+    bytes[0] |= 0x80;
+    bytes[9] = 0x01;
+    let m = decode(SensorFormat::DraginoLds02, &bytes, &port(10)).unwrap();
+    assert_eq!(value(&m, "door"), Some(Value::text("open").unwrap()));
+    assert_eq!(number(&m, "battery_v"), 2.952);
+    assert_eq!(value(&m, "open_alarm"), Some(Value::Bool(true)));
+}
+
+#[test]
+fn lds02_refuses_hostile_payloads() {
+    let f = SensorFormat::DraginoLds02;
+    let p = port(10);
+    assert_eq!(
+        decode(f, &LDS02_TTN_EXAMPLE, &p),
+        Err(SensorError::TooShort { min: 10, got: 7 }),
+        "the 7-byte TTN example is short of the documented layout"
+    );
+    assert_eq!(
+        decode(f, &[0x0B; 11], &p),
+        Err(SensorError::TooLong { max: 10, got: 11 })
+    );
+    let good = [0x0B, 0x88, 0x01, 0, 0, 1, 0, 0, 1, 0];
+    for mode in [0, 2, 3, 0xFF] {
+        let mut bytes = good;
+        bytes[2] = mode;
+        assert_eq!(decode(f, &bytes, &p), Err(SensorError::OutOfRange("mod")));
+    }
+    let mut flat = good;
+    flat[..2].copy_from_slice(&[0x80, 0x10]);
+    assert_eq!(
+        decode(f, &flat, &p),
+        Err(SensorError::OutOfRange("battery_mv"))
+    );
+    for other in [0, 2, 5, 85, u32::MAX] {
+        assert_eq!(
+            decode(f, &good, &port(other)),
+            Err(SensorError::UnsupportedPort(other))
+        );
+    }
+}
+
+#[test]
+fn new_encoders_refuse_what_the_wire_cannot_carry() {
+    let lds02 = Lds02Frame {
+        door_open: true,
+        battery_mv: 3000,
+        opens_total: 0x0100_0000,
+        last_open_min: 0,
+        alarm: false,
+    };
+    assert!(encode(&SensorFrame::Lds02(lds02)).is_err());
+    let empty = Em310UdlFrame::default();
+    assert_eq!(
+        encode(&SensorFrame::Em310Udl(empty)),
+        Err(SensorError::NoMeasurement)
+    );
 }
 
 fn any_format() -> impl Strategy<Value = SensorFormat> {
@@ -346,7 +532,38 @@ fn any_frame() -> impl Strategy<Value = SensorFrame> {
             })
         },
     );
-    prop_oneof![ldds75, status, heartbeat]
+    let em310 = (
+        prop::option::of(0u8..=100),
+        prop::option::of(any::<u16>()),
+        prop::option::of(any::<bool>()),
+    )
+        .prop_filter("at least one record", |r| *r != (None, None, None))
+        .prop_map(|(battery_pct, distance_mm, tilted)| {
+            SensorFrame::Em310Udl(Em310UdlFrame {
+                battery_pct,
+                distance_mm,
+                tilted,
+            })
+        });
+    let lds02 = (
+        any::<bool>(),
+        0u16..=0x3FFF,
+        0u32..=0xFF_FFFF,
+        0u32..=0xFF_FFFF,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(door_open, battery_mv, opens_total, last_open_min, alarm)| {
+                SensorFrame::Lds02(Lds02Frame {
+                    door_open,
+                    battery_mv,
+                    opens_total,
+                    last_open_min,
+                    alarm,
+                })
+            },
+        );
+    prop_oneof![ldds75, status, heartbeat, em310, lds02]
 }
 
 proptest! {
@@ -357,7 +574,7 @@ proptest! {
         f_port in any::<u32>(),
         mount in prop::option::of(any::<f64>()),
     ) {
-        let params = DecodeParams { f_port: f_port % 4, mount_height_m: mount };
+        let params = DecodeParams { f_port: [0, 1, 2, 10, 85][f_port as usize % 5], mount_height_m: mount };
         let _ = decode(format, &bytes, &params);
         let _ = decode(format, &bytes, &DecodeParams { f_port, mount_height_m: mount });
     }
