@@ -7,7 +7,9 @@
 use retrofit_gateway::config::Config;
 use retrofit_gateway::links::lorawan::LorawanConfig;
 use retrofit_gateway::links::mqtt::MqttLinkConfig;
+use retrofit_gateway::links::subscriber::Handled;
 use retrofit_gateway::links::LinkSpec;
+use retrofit_protocols::chirpstack::EventType;
 use retrofit_protocols::line_protocol::{write_reading, LineError};
 use retrofit_protocols::reading::{Body, Reading};
 
@@ -15,6 +17,8 @@ use retrofit_protocols::reading::{Body, Reading};
 pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 /// The uplink topic of the demo's drainage sensor `drain-w17`.
 pub const DEMO_UPLINK_TOPIC: &str = "application/x/device/a84041000181c617/event/up";
+/// The devEui of `drain-w17` (the one in [`DEMO_UPLINK_TOPIC`]).
+pub const DEMO_DEV_EUI: &str = "a84041000181c617";
 /// The topic the demo's direct MQTT device `rain-roof-1` publishes to.
 pub const DEMO_DIRECT_TOPIC: &str = "kangfu/rain/roof-1";
 
@@ -40,14 +44,34 @@ pub fn demo_direct_link() -> MqttLinkConfig {
     }
 }
 
-/// The ChirpStack topic of the devEui the payload names (the first
+/// The ChirpStack uplink topic of the devEui the payload names (the first
 /// `"devEui"` key's string value, taken verbatim), so that mutated payloads
 /// get past the topic check; the demo sensor's topic when there is none.
 pub fn uplink_topic(payload: &[u8]) -> String {
-    claimed_dev_eui(payload).map_or_else(
-        || DEMO_UPLINK_TOPIC.to_string(),
-        |eui| format!("application/x/device/{eui}/event/up"),
-    )
+    event_topic(payload, EventType::Up)
+}
+
+/// [`uplink_topic`] for any event the gateway reads (`join`, `status`).
+pub fn event_topic(payload: &[u8], event: EventType) -> String {
+    let eui = claimed_dev_eui(payload).unwrap_or(DEMO_DEV_EUI);
+    format!("application/x/device/{eui}/event/{}", event.as_str())
+}
+
+/// Runs `payload` through the lorawan link as each event it reads; checks
+/// every reading that comes out. Returns how many events accepted it.
+pub fn check_lorawan_events(link: &LorawanConfig, payload: &[u8]) -> usize {
+    EventType::ALL
+        .into_iter()
+        .filter_map(|event| {
+            link.handle_event(&event_topic(payload, event), payload)
+                .ok()
+        })
+        .inspect(|handled| {
+            if let Handled::Reading { reading, .. } = handled {
+                check_normalized(reading);
+            }
+        })
+        .count()
 }
 
 fn claimed_dev_eui(payload: &[u8]) -> Option<&str> {
@@ -146,6 +170,23 @@ mod tests {
     }
 
     #[test]
+    fn join_and_status_seeds_reach_the_reading_checks() {
+        let link = demo_lorawan_link();
+        for name in ["status-reference", "status-mains-powered", "join-reference"] {
+            let payload = seed("uplink_json", name);
+            // Accepted as its own event; the others refuse it or take it too.
+            assert!(check_lorawan_events(&link, &payload) >= 1, "{name}");
+        }
+        let status = seed("uplink_json", "status-reference");
+        let topic = event_topic(&status, EventType::Status);
+        assert!(topic.ends_with("/a84041000181c617/event/status"), "{topic}");
+        let Ok(Handled::Reading { reading, .. }) = link.handle_event(&topic, &status) else {
+            panic!("status seed refused")
+        };
+        assert_eq!(reading.device.as_str(), "drain-w17");
+    }
+
+    #[test]
     fn direct_and_reading_seeds_are_accepted() {
         let link = demo_direct_link();
         for name in ["metrics-only", "with-ts-seq", "enum-and-bool", "offset-ts"] {
@@ -174,6 +215,51 @@ mod tests {
         reading.body = Body::Telemetry(Vec::new());
         check_reading(&reading);
         check_normalized(&reading);
+    }
+
+    /// Splits a `sensor_payload` seed the way `arbitrary` reads the target's
+    /// `(u8, u32, Option<f64>, &[u8])`: index, fPort (LE), 0 or 1 + f64 (LE),
+    /// the rest.
+    fn sensor_seed(name: &str) -> (usize, retrofit_protocols::sensor::DecodeParams, Vec<u8>) {
+        let raw = seed("sensor_payload", name);
+        let f_port = u32::from_le_bytes(raw[1..5].try_into().unwrap());
+        let (mount_height_m, rest) = match raw[5] {
+            0 => (None, &raw[6..]),
+            _ => (
+                Some(f64::from_le_bytes(raw[6..14].try_into().unwrap())),
+                &raw[14..],
+            ),
+        };
+        let params = retrofit_protocols::sensor::DecodeParams {
+            f_port,
+            mount_height_m,
+        };
+        (usize::from(raw[0]), params, rest.to_vec())
+    }
+
+    #[test]
+    fn new_sensor_seeds_decode_in_their_formats() {
+        use retrofit_protocols::sensor::{decode, SensorFormat};
+        let cases = [
+            ("em310-vendor-example", "milesight_em310_udl", 4),
+            ("lds02-closed", "dragino_lds02", 6),
+            ("lds02-open-alarm", "dragino_lds02", 6),
+        ];
+        for (name, key, metrics) in cases {
+            let (index, params, bytes) = sensor_seed(name);
+            let format = SensorFormat::ALL[index % SensorFormat::ALL.len()];
+            assert_eq!(format.as_str(), key, "{name}");
+            let decoded = decode(format, &bytes, &params).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(decoded.len(), metrics, "{name}: {decoded:?}");
+        }
+        let (index, params, bytes) = sensor_seed("em310-device-info");
+        assert_eq!(
+            decode(SensorFormat::ALL[index], &bytes, &params)
+                .unwrap()
+                .len(),
+            2,
+            "battery and distance after the device information"
+        );
     }
 
     #[test]
