@@ -322,7 +322,7 @@ impl LinkRunner {
     fn run(&self, ctx: LinkContext, stop: CancellationToken) -> LinkRun {
         match self {
             Self::Lorawan(c) => {
-                let filters = vec![c.filter()];
+                let filters = c.filters();
                 Box::pin(run_subscriber(
                     c.broker.clone(),
                     filters,

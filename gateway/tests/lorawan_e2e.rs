@@ -398,3 +398,177 @@ fn gaps_in_the_frame_counter_are_counted_as_lost_readings() {
     shutdown.cancel();
     rt.block_on(daemon).unwrap().unwrap();
 }
+
+const STATUS: &str = include_str!("../../protocols/testdata/chirpstack-v4-status.json");
+const JOIN: &str = include_str!("../../protocols/testdata/chirpstack-v4-join.json");
+
+/// A ChirpStack `join` or `status` event of `d` (the reference event,
+/// re-addressed) at `ts`, on its topic.
+fn device_event(
+    d: &fleet::FleetDevice,
+    event: &str,
+    ts: Timestamp,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> (String, Vec<u8>) {
+    let reference = if event == "join" { JOIN } else { STATUS };
+    let mut v: serde_json::Value = serde_json::from_str(reference).unwrap();
+    v["time"] = ts.to_string().into();
+    v["deviceInfo"]["applicationId"] = fleet::APP.into();
+    v["deviceInfo"]["deviceName"] = d.id.clone().into();
+    v["deviceInfo"]["devEui"] = d.eui.to_string().into();
+    edit(&mut v);
+    let topic = format!("application/{}/device/{}/event/{event}", fleet::APP, d.eui);
+    (topic, serde_json::to_vec(&v).unwrap())
+}
+
+#[test]
+fn a_rejoin_restarts_the_frame_counter_without_lost_readings() {
+    let (input, output) = (support::Mosquitto::start(), support::Mosquitto::start());
+    let dir = tempfile::tempdir().unwrap();
+    let devices = fleet::devices(2);
+    let text = fleet::config(
+        &devices,
+        &input.url(),
+        &output.url(),
+        None,
+        &dir.path().join("data"),
+        "",
+    );
+    let config = retrofit_gateway::config::Config::parse(&text, "gateway.toml").unwrap();
+    let counters = std::sync::Arc::new(retrofit_gateway::counters::Counters::default());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let daemon = rt.spawn(retrofit_gateway::daemon::run_with_counters(
+        config,
+        shutdown.clone(),
+        counters.clone(),
+    ));
+    let accepted = || {
+        counters
+            .accepted_snapshot()
+            .get("lorawan")
+            .copied()
+            .unwrap_or(0)
+    };
+    let lost = || {
+        counters
+            .lost_snapshot()
+            .get("lorawan")
+            .copied()
+            .unwrap_or(0)
+    };
+    let uplink =
+        |d: usize, f_cnt: u32| fleet::uplink(&devices[d], f_cnt, Timestamp(now_ms()), true).0;
+    let join = |d: usize| device_event(&devices[d], "join", Timestamp(now_ms()), |_| {});
+    // Both devices at fCnt 9 until the link has subscribed (a repeat is no gap).
+    support::wait_until("the link subscribed", Duration::from_secs(30), || {
+        publish_all(input.port, vec![uplink(0, 9), uplink(1, 9)]);
+        accepted() > 1
+    });
+    let publish_accepted = |messages: Vec<(String, Vec<u8>)>, readings: u64| {
+        let before = accepted();
+        let n = messages.len();
+        assert_eq!(publish_all(input.port, messages), n, "all acknowledged");
+        support::wait_until("every uplink accepted", Duration::from_secs(30), || {
+            accepted() >= before + readings
+        });
+    };
+    // Device 0 rejoins after fCnt 12 and restarts at 0; device 1 restarts
+    // without a join event: 12 -> 0 is within the replay window, so its
+    // 0, 1, 2, 4 are taken as late replays (stored, no gap counted).
+    let mut first: Vec<_> = (10..=12)
+        .flat_map(|f| [uplink(0, f), uplink(1, f)])
+        .collect();
+    first.extend([0, 1, 2, 4].map(|f| uplink(1, f)));
+    publish_accepted(first, 10);
+    // The join alone: nothing to record, acknowledged all the same.
+    assert_eq!(publish_all(input.port, vec![join(0)]), 1);
+    publish_accepted((0..=2).map(|f| uplink(0, f)).collect(), 3);
+    assert_eq!(lost(), 0, "neither restart is a loss");
+    // Device 0's new run counts gaps from 0: 2 -> 4 lost one.
+    publish_accepted(vec![uplink(0, 4)], 1);
+    assert_eq!(lost(), 1);
+    let rejected = counters.totals().rejected;
+    assert_eq!(rejected, 0, "the join was not dead-lettered");
+    shutdown.cancel();
+    rt.block_on(daemon).unwrap().unwrap();
+}
+
+#[test]
+fn status_is_a_battery_reading_and_a_rejoin_makes_no_duplicate_points() {
+    let rig = Rig::start(4, "");
+    let d = &rig.devices[1];
+    let base = now_ms() - 60_000;
+    let at = |k: i64| Timestamp(base + k);
+    let uplink = |f_cnt: u32, k: i64| fleet::uplink(d, f_cnt, at(k), true);
+    let mut messages = Vec::new();
+    let mut expected = Vec::new();
+    for (f_cnt, k) in [(10, 0), (11, 1), (12, 2)] {
+        let (msg, want) = uplink(f_cnt, k);
+        messages.push(msg);
+        expected.push(want);
+    }
+    messages.push(device_event(d, "join", at(5), |_| {}));
+    for (f_cnt, k) in [(0, 10), (1, 11), (2, 12)] {
+        let (msg, want) = uplink(f_cnt, k);
+        messages.push(msg);
+        expected.push(want);
+    }
+    messages.push(device_event(d, "status", at(20), |v| {
+        v["batteryLevel"] = 42.5.into();
+        v["margin"] = (-3).into();
+    }));
+    assert_eq!(publish_all(rig.input.port, messages), 8);
+
+    let mine = |m: &[Message]| -> Vec<serde_json::Value> {
+        m.iter()
+            .filter(|x| x.topic.ends_with("/telemetry"))
+            .map(Message::json)
+            .filter(|j| j["device"] == d.id.as_str())
+            .collect()
+    };
+    rig.collector
+        .wait_for("6 uplinks and the status", Duration::from_secs(30), |m| {
+            mine(m).len() >= 7
+        });
+    let readings = mine(&rig.collector.messages());
+    assert_eq!(readings.len(), 7, "each exactly once: {readings:?}");
+    let status_seq = (1u64 << 32) + at(20).as_millis() as u64;
+    let status = readings
+        .iter()
+        .find(|j| j["seq"] == status_seq)
+        .unwrap_or_else(|| panic!("no status reading: {readings:?}"));
+    assert_eq!(status["ts"], at(20).to_string().as_str());
+    assert_eq!(status["metrics"]["battery_pct"], 42.5);
+    assert_eq!(status["metrics"]["margin_db"], -3);
+    for want in &expected {
+        let n = readings
+            .iter()
+            .filter(|j| j["ts"] == want.ts.to_string().as_str())
+            .count();
+        assert_eq!(n, 1, "one reading at {}", want.ts);
+    }
+
+    // The store: six level points at six times, one battery point.
+    support::wait_until("points in the store", Duration::from_secs(30), || {
+        rig.vm.sample_count("drainage_battery_pct") >= 1
+            && device_points(&rig, "drainage_level_m", &d.id).len() >= 6
+    });
+    let mut stamps = device_points(&rig, "drainage_level_m", &d.id);
+    stamps.sort_unstable();
+    let want: Vec<i64> = expected.iter().map(|w| w.ts.as_millis()).collect();
+    assert_eq!(stamps, want, "one point per uplink, none twice");
+    let battery = device_points(&rig, "drainage_battery_pct", &d.id);
+    assert_eq!(battery, vec![at(20).as_millis()]);
+}
+
+/// The timestamps of `device`'s points in the series `name`.
+fn device_points(rig: &Rig, name: &str, device: &str) -> Vec<i64> {
+    rig.vm
+        .export(name)
+        .iter()
+        .filter(|s| s["metric"]["device"] == device)
+        .flat_map(|s| s["timestamps"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_i64())
+        .collect()
+}

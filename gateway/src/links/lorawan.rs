@@ -2,23 +2,32 @@
 //! server's MQTT integration (spec §7), optionally through a shared
 //! subscription (`$share/{group}/...`) so several gateways split the load.
 //!
-//! Each uplink becomes one telemetry reading of the device its `devEui` is
-//! configured for: metrics from `object` when the network server decoded
-//! it, otherwise from the device's payload decoder; `seq` = `fCnt`, `ts` =
-//! the network server's receive time. Unknown devices and bad payloads are
-//! dead-lettered; a probe fault becomes a `sensor_fault` event.
+//! Each uplink (`event/up`) becomes one telemetry reading of the device its
+//! `devEui` is configured for: metrics from `object` when the network
+//! server decoded it, otherwise from the device's payload decoder; `seq` =
+//! `fCnt`, `ts` = the network server's receive time. A `status` event (the
+//! device's DevStatusAns) becomes a reading of `battery_pct` (unless the
+//! device is mains powered or cannot measure it) and `margin_db`, with
+//! `seq` = 2^32 + its time in ms: above every `fCnt`, so never the same
+//! (device, seq) as an uplink, and no frame counter. A `join` event
+//! records nothing: the device's frame counter starts a new run, so its
+//! restart is neither lost readings nor duplicates. `log` and other events
+//! are not subscribed. Unknown devices and bad payloads are dead-lettered;
+//! a probe fault becomes a `sensor_fault` event.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use retrofit_protocols::chirpstack::{uplink_topic_filter, DevEui, DevEuiHasher, Uplink};
+use retrofit_protocols::chirpstack::{
+    event_topic_filter, DevEui, DevEuiHasher, EventType, Join, Status, Uplink,
+};
 use retrofit_protocols::reading::{AlarmId, Body, BoundedText, EventBody, Metrics, Reading};
 use retrofit_protocols::sensor::{self, DecodeParams, SensorError, SensorFormat};
-use retrofit_protocols::{EventName, EventState, Id, KnownEvent, Severity, Source};
+use retrofit_protocols::{EventName, EventState, Id, KnownEvent, Severity, Source, Timestamp};
 
-use super::subscriber::MessageHandler;
+use super::subscriber::{Handled, MessageHandler};
 use super::{check_device_keys, LinkEntry};
 use crate::broker::BrokerConfig;
 use crate::clock::now;
@@ -123,9 +132,18 @@ impl LorawanConfig {
         })
     }
 
-    /// The topic filter to subscribe to.
+    /// The topic filters to subscribe to: one per event read.
+    pub fn filters(&self) -> Vec<String> {
+        EventType::ALL.map(|e| self.filter_of(e)).into()
+    }
+
+    /// The uplink topic filter.
     pub fn filter(&self) -> String {
-        let filter = uplink_topic_filter(&self.application);
+        self.filter_of(EventType::Up)
+    }
+
+    fn filter_of(&self, event: EventType) -> String {
+        let filter = event_topic_filter(&self.application, event);
         match &self.shared_group {
             Some(group) => format!("$share/{group}/{filter}"),
             None => filter,
@@ -142,42 +160,87 @@ fn is_application_level(s: &str) -> bool {
 }
 
 impl MessageHandler for Arc<LorawanConfig> {
-    fn handle(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
-        self.reading_from_uplink(topic, payload)
-    }
-
-    /// `seq` is the uplink's `fCnt`.
-    fn seq_counts_frames(&self) -> bool {
-        true
+    fn handle(&self, topic: &str, payload: &[u8]) -> Result<Handled, Rejection> {
+        self.handle_event(topic, payload)
     }
 }
 
+/// The first `seq` of status readings: above every 32-bit `fCnt`.
+pub const STATUS_SEQ_BASE: u64 = 1 << 32;
+
 impl LorawanConfig {
+    /// What one event means, by the event its topic names.
+    pub fn handle_event(&self, topic: &str, payload: &[u8]) -> Result<Handled, Rejection> {
+        match EventType::of_topic(topic) {
+            Some(EventType::Up) => {
+                self.reading_from_uplink(topic, payload)
+                    .map(|reading| Handled::Reading {
+                        reading,
+                        frame_counter: true,
+                    })
+            }
+            Some(EventType::Status) => self.reading_from_status(topic, payload).map(Handled::from),
+            Some(EventType::Join) => self.rejoined(topic, payload).map(Handled::CounterReset),
+            None => Err(Rejection::new(
+                "unknown_event",
+                format!("{topic} is no up, join or status event"),
+            )),
+        }
+    }
+
     /// Normalizes one uplink event.
     pub fn reading_from_uplink(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
         let up = Uplink::parse(json_text(payload)?)?;
-        let eui = up.device_info.dev_eui;
-        if DevEui::of_uplink_topic(topic) != Some(eui) {
-            return Err(Rejection::new(
-                "topic_mismatch",
-                format!("devEui {eui} is not the one in topic {topic}"),
-            ));
-        }
-        let lora = self.devices.get(&eui).ok_or_else(|| {
-            Rejection::new(
-                "unknown_device",
-                format!("no device configured with dev_eui {eui}"),
-            )
-        })?;
+        let lora = self.device_of(topic, up.device_info.dev_eui)?;
         let device = &lora.device;
-        let ts = up.time.unwrap_or_else(now);
         let seq = u64::from(up.f_cnt);
         let body = match self.metrics(&up, lora) {
             Ok(metrics) => Body::Telemetry(metrics),
             Err(Decoded::Fault(e)) => sensor_fault(device, seq, &e),
             Err(Decoded::Rejected(r)) => return Err(r),
         };
-        Ok(Reading {
+        Ok(self.reading(device, up.time.unwrap_or_else(now), seq, body))
+    }
+
+    /// Normalizes one status event: `battery_pct` and `margin_db`.
+    pub fn reading_from_status(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
+        let status = Status::parse(json_text(payload)?)?;
+        let lora = self.device_of(topic, status.device_info.dev_eui)?;
+        let mut metrics = Metrics::new();
+        if let Some(battery) = status.battery_pct() {
+            add_if_absent(&mut metrics, "battery_pct", battery);
+        }
+        add_if_absent(&mut metrics, "margin_db", f64::from(status.margin));
+        let ts = status.time.unwrap_or_else(now);
+        let seq = STATUS_SEQ_BASE + u64::try_from(ts.as_millis()).unwrap_or_default();
+        Ok(self.reading(&lora.device, ts, seq, Body::Telemetry(metrics)))
+    }
+
+    /// The configured device a join event names.
+    pub fn rejoined(&self, topic: &str, payload: &[u8]) -> Result<Id, Rejection> {
+        let join = Join::parse(json_text(payload)?)?;
+        let lora = self.device_of(topic, join.device_info.dev_eui)?;
+        Ok(lora.device.id.clone())
+    }
+
+    /// The device of `eui`, which must be the devEui of the topic too.
+    fn device_of(&self, topic: &str, eui: DevEui) -> Result<&LorawanDevice, Rejection> {
+        if DevEui::of_uplink_topic(topic) != Some(eui) {
+            return Err(Rejection::new(
+                "topic_mismatch",
+                format!("devEui {eui} is not the one in topic {topic}"),
+            ));
+        }
+        self.devices.get(&eui).ok_or_else(|| {
+            Rejection::new(
+                "unknown_device",
+                format!("no device configured with dev_eui {eui}"),
+            )
+        })
+    }
+
+    fn reading(&self, device: &Device, ts: Timestamp, seq: u64, body: Body) -> Reading {
+        Reading {
             site: self.site.clone(),
             kind: device.kind,
             device: device.id.clone(),
@@ -186,7 +249,7 @@ impl LorawanConfig {
             seq,
             source: Source::Lorawan,
             body,
-        })
+        }
     }
 
     fn metrics(&self, up: &Uplink<'_>, lora: &LorawanDevice) -> Result<Metrics, Decoded> {

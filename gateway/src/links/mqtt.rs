@@ -13,7 +13,7 @@ use retrofit_protocols::json_reader::{once, JsonError, JsonReader};
 use retrofit_protocols::reading::{Body, Reading};
 use retrofit_protocols::{Id, Source, Timestamp};
 
-use super::subscriber::MessageHandler;
+use super::subscriber::{Handled, MessageHandler};
 use super::{check_device_keys, LinkEntry};
 use crate::broker::BrokerConfig;
 use crate::clock::now;
@@ -143,7 +143,7 @@ impl MqttLinkConfig {
 }
 
 impl MessageHandler for Arc<MqttLinkConfig> {
-    fn handle(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
-        self.reading_from_message(topic, payload)
+    fn handle(&self, topic: &str, payload: &[u8]) -> Result<Handled, Rejection> {
+        self.reading_from_message(topic, payload).map(Handled::from)
     }
 }

@@ -83,14 +83,38 @@ impl LinkContext {
     }
 }
 
-/// Turns one message (topic, payload) into a reading.
+/// Turns one message (topic, payload) into what it means.
 pub trait MessageHandler: Send + 'static {
-    fn handle(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection>;
+    fn handle(&self, topic: &str, payload: &[u8]) -> Result<Handled, Rejection>;
+}
 
-    /// Whether a reading's `seq` is the device's own frame counter, so that
-    /// gaps in it are readings lost before they reached the gateway.
-    fn seq_counts_frames(&self) -> bool {
-        false
+/// What one accepted message means.
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned and consumed at once, never stored: boxing would cost an allocation per message"
+)]
+pub enum Handled {
+    /// A reading to record; `frame_counter` when its `seq` is the device's
+    /// own frame counter, so that gaps in it are readings lost before they
+    /// reached the gateway.
+    Reading {
+        reading: Reading,
+        frame_counter: bool,
+    },
+    /// The device restarted its frame counter (a LoRaWAN rejoin): nothing
+    /// is recorded; its next counter starts a new run. Acknowledged with
+    /// the rest of its batch (at once when the batch records nothing).
+    CounterReset(Id),
+}
+
+impl From<Reading> for Handled {
+    /// A reading whose `seq` is no frame counter.
+    fn from(reading: Reading) -> Self {
+        Self::Reading {
+            reading,
+            frame_counter: false,
+        }
     }
 }
 
@@ -231,11 +255,10 @@ impl<H: MessageHandler> Subscription<'_, H> {
         for packet in packets {
             match packet {
                 Packet::Publish(publish) => {
-                    let result = self.handler.handle(&publish.topic, &publish.payload);
-                    if let Ok(reading) = &result {
-                        self.watch_sequence(reading);
+                    let handled = self.handler.handle(&publish.topic, &publish.payload);
+                    if let Some(result) = self.reading_of(handled) {
+                        records.push(self.ctx.record(result, &publish.topic, &publish.payload));
                     }
-                    records.push(self.ctx.record(result, &publish.topic, &publish.payload));
                     if publish.qos != QoS::AtMostOnce {
                         pkids.push(publish.pkid);
                     }
@@ -245,6 +268,8 @@ impl<H: MessageHandler> Subscription<'_, H> {
             }
         }
         if records.is_empty() {
+            // Nothing to make durable (counter resets only): ack at once.
+            self.queue_acks(&pkids)?;
             return Ok(false);
         }
         let awaits_commit = !pkids.is_empty();
@@ -263,11 +288,33 @@ impl<H: MessageHandler> Subscription<'_, H> {
         Ok(awaits_commit)
     }
 
+    /// Applies what a message means to the frame counters; the result to
+    /// record, if any (a counter reset records nothing).
+    fn reading_of(
+        &mut self,
+        handled: Result<Handled, Rejection>,
+    ) -> Option<Result<Reading, Rejection>> {
+        match handled {
+            Ok(Handled::Reading {
+                reading,
+                frame_counter,
+            }) => {
+                if frame_counter {
+                    self.watch_sequence(&reading);
+                }
+                Some(Ok(reading))
+            }
+            Ok(Handled::CounterReset(device)) => {
+                self.sequences.reset(&device);
+                tracing::debug!(link = %self.ctx.link, %device, "frame counter restarts (rejoin)");
+                None
+            }
+            Err(rejection) => Some(Err(rejection)),
+        }
+    }
+
     /// Counts the readings a gap in the device's frame counter shows lost.
     fn watch_sequence(&mut self, reading: &Reading) {
-        if !self.handler.seq_counts_frames() {
-            return;
-        }
         let lost = self.sequences.observe(&reading.device, reading.seq);
         if lost > 0 {
             self.ctx.counters.lost(self.ctx.source.as_str(), lost);

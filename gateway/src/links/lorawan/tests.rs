@@ -106,3 +106,98 @@ fn rejects_hostile_uplinks() {
         "unknown_device"
     );
 }
+
+const STATUS: &str = include_str!("../../../../protocols/testdata/chirpstack-v4-status.json");
+const JOIN: &str = include_str!("../../../../protocols/testdata/chirpstack-v4-join.json");
+
+fn event_topic(event: &str) -> String {
+    TOPIC.replace("/event/up", &format!("/event/{event}"))
+}
+
+#[test]
+fn a_status_event_is_a_battery_and_margin_reading() {
+    let l = link();
+    let Ok(Handled::Reading {
+        reading,
+        frame_counter: false,
+    }) = l.handle_event(&event_topic("status"), STATUS.as_bytes())
+    else {
+        panic!("status is a reading whose seq is no frame counter")
+    };
+    assert_eq!(reading.device.as_str(), "drain-w17");
+    assert_eq!(reading.ts.to_string(), "2026-11-28T13:00:00.250Z");
+    assert_eq!(reading.seq, STATUS_SEQ_BASE + reading.ts.as_millis() as u64);
+    assert!(reading.seq > u64::from(u32::MAX), "never an fCnt");
+    assert_eq!(metric(&reading, "battery_pct"), Some(Value::Number(87.5)));
+    assert_eq!(metric(&reading, "margin_db"), Some(Value::Number(7.0)));
+    let mains = STATUS.replace("\"margin\"", "\"externalPowerSource\": true, \"margin\"");
+    let r = l
+        .reading_from_status(&event_topic("status"), mains.as_bytes())
+        .unwrap();
+    assert_eq!(metric(&r, "battery_pct"), None, "mains powered");
+    assert_eq!(metric(&r, "margin_db"), Some(Value::Number(7.0)));
+}
+
+#[test]
+fn a_join_event_resets_the_device_counter_and_records_nothing() {
+    let l = link();
+    let got = l.handle_event(&event_topic("join"), JOIN.as_bytes());
+    let Ok(Handled::CounterReset(device)) = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!(device.as_str(), "drain-w17");
+    let Ok(Handled::Reading {
+        frame_counter: true,
+        ..
+    }) = l.handle_event(TOPIC, REFERENCE.as_bytes())
+    else {
+        panic!("an uplink's seq is its frame counter")
+    };
+}
+
+#[test]
+fn rejects_hostile_join_and_status_events() {
+    let l = link();
+    let unknown = "0000000000000042";
+    let cases = [
+        ("status", "{not json".to_string(), "malformed_json"),
+        ("join", "{\"deviceInfo\":".to_string(), "malformed_json"),
+        ("join", "[]".to_string(), "invalid_field"),
+        ("status", STATUS.replace("87.5", "187.5"), "invalid_field"),
+        (
+            "join",
+            JOIN.replace("\"devAddr\": \"01ab23ce\"", "\"devAddr\": 1"),
+            "invalid_field",
+        ),
+        (
+            "status",
+            STATUS.replace("a84041000181c617", unknown),
+            "topic_mismatch",
+        ),
+        ("log", STATUS.to_string(), "unknown_event"),
+    ];
+    for (event, payload, reason) in cases {
+        let got = l.handle_event(&event_topic(event), payload.as_bytes());
+        assert_eq!(got.unwrap_err().reason, reason, "{event}: {payload}");
+    }
+    let topic = event_topic("join").replace("a84041000181c617", unknown);
+    let payload = JOIN.replace("a84041000181c617", unknown);
+    let got = l.handle_event(&topic, payload.as_bytes());
+    assert_eq!(got.unwrap_err().reason, "unknown_device");
+}
+
+#[test]
+fn subscribes_to_up_join_and_status_events() {
+    let mut l = link();
+    l.application = "app1".into();
+    l.shared_group = None;
+    assert_eq!(
+        l.filters(),
+        ["up", "join", "status"].map(|e| format!("application/app1/device/+/event/{e}"))
+    );
+    l.shared_group = Some(Id::parse("gws").unwrap());
+    assert!(l
+        .filters()
+        .iter()
+        .all(|f| f.starts_with("$share/gws/application/app1/device/+/event/")));
+}
