@@ -349,35 +349,74 @@ fn two_gateways_split_one_network_server_through_a_shared_subscription() {
     drop(gateways);
 }
 
-#[test]
-fn gaps_in_the_frame_counter_are_counted_as_lost_readings() {
-    let (input, output) = (support::Mosquitto::start(), support::Mosquitto::start());
-    let dir = tempfile::tempdir().unwrap();
-    let devices = fleet::devices(2);
-    let text = fleet::config(
-        &devices,
-        &input.url(),
-        &output.url(),
-        None,
-        &dir.path().join("data"),
-        "",
-    );
-    let config = retrofit_gateway::config::Config::parse(&text, "gateway.toml").unwrap();
-    let counters = std::sync::Arc::new(retrofit_gateway::counters::Counters::default());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let daemon = rt.spawn(retrofit_gateway::daemon::run_with_counters(
-        config,
-        shutdown.clone(),
-        counters.clone(),
-    ));
-    let accepted = || {
-        counters
+/// The daemon run in this process against its own input and output
+/// brokers, sharing its input counters with the test.
+struct InProcessGateway {
+    input: support::Mosquitto,
+    _output: support::Mosquitto,
+    _dir: tempfile::TempDir,
+    devices: Vec<fleet::FleetDevice>,
+    counters: std::sync::Arc<retrofit_gateway::counters::Counters>,
+    rt: tokio::runtime::Runtime,
+    shutdown: tokio_util::sync::CancellationToken,
+    daemon: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl InProcessGateway {
+    fn start(devices: usize) -> Self {
+        let (input, output) = (support::Mosquitto::start(), support::Mosquitto::start());
+        let dir = tempfile::tempdir().unwrap();
+        let devices = fleet::devices(devices);
+        let text = fleet::config(
+            &devices,
+            &input.url(),
+            &output.url(),
+            None,
+            &dir.path().join("data"),
+            "",
+        );
+        let config = retrofit_gateway::config::Config::parse(&text, "gateway.toml").unwrap();
+        let counters = std::sync::Arc::new(retrofit_gateway::counters::Counters::default());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let daemon = rt.spawn(retrofit_gateway::daemon::run_with_counters(
+            config,
+            shutdown.clone(),
+            counters.clone(),
+        ));
+        Self {
+            input,
+            _output: output,
+            _dir: dir,
+            devices,
+            counters,
+            rt,
+            shutdown,
+            daemon,
+        }
+    }
+
+    /// LoRaWAN inputs accepted so far.
+    fn accepted(&self) -> u64 {
+        self.counters
             .accepted_snapshot()
             .get("lorawan")
             .copied()
             .unwrap_or(0)
-    };
+    }
+
+    /// Stops the daemon and checks it stopped cleanly.
+    fn stop(self) {
+        self.shutdown.cancel();
+        self.rt.block_on(self.daemon).unwrap().unwrap();
+    }
+}
+
+#[test]
+fn gaps_in_the_frame_counter_are_counted_as_lost_readings() {
+    let gw = InProcessGateway::start(2);
+    let (input, devices, counters) = (&gw.input, &gw.devices, &gw.counters);
+    let accepted = || gw.accepted();
     let uplink =
         |d: usize, f_cnt: u32| fleet::uplink(&devices[d], f_cnt, Timestamp(now_ms()), true).0;
     // The same first uplink until the link has subscribed (a repeat is no gap).
@@ -395,8 +434,7 @@ fn gaps_in_the_frame_counter_are_counted_as_lost_readings() {
     });
     assert_eq!(counters.lost_snapshot().get("lorawan"), Some(&5));
     assert_eq!(counters.totals().lost, 5);
-    shutdown.cancel();
-    rt.block_on(daemon).unwrap().unwrap();
+    gw.stop();
 }
 
 const STATUS: &str = include_str!("../../protocols/testdata/chirpstack-v4-status.json");
@@ -423,33 +461,9 @@ fn device_event(
 
 #[test]
 fn a_rejoin_restarts_the_frame_counter_without_lost_readings() {
-    let (input, output) = (support::Mosquitto::start(), support::Mosquitto::start());
-    let dir = tempfile::tempdir().unwrap();
-    let devices = fleet::devices(2);
-    let text = fleet::config(
-        &devices,
-        &input.url(),
-        &output.url(),
-        None,
-        &dir.path().join("data"),
-        "",
-    );
-    let config = retrofit_gateway::config::Config::parse(&text, "gateway.toml").unwrap();
-    let counters = std::sync::Arc::new(retrofit_gateway::counters::Counters::default());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let daemon = rt.spawn(retrofit_gateway::daemon::run_with_counters(
-        config,
-        shutdown.clone(),
-        counters.clone(),
-    ));
-    let accepted = || {
-        counters
-            .accepted_snapshot()
-            .get("lorawan")
-            .copied()
-            .unwrap_or(0)
-    };
+    let gw = InProcessGateway::start(2);
+    let (input, devices, counters) = (&gw.input, &gw.devices, &gw.counters);
+    let accepted = || gw.accepted();
     let lost = || {
         counters
             .lost_snapshot()
@@ -490,8 +504,7 @@ fn a_rejoin_restarts_the_frame_counter_without_lost_readings() {
     assert_eq!(lost(), 1);
     let rejected = counters.totals().rejected;
     assert_eq!(rejected, 0, "the join was not dead-lettered");
-    shutdown.cancel();
-    rt.block_on(daemon).unwrap().unwrap();
+    gw.stop();
 }
 
 #[test]
