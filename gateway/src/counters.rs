@@ -25,12 +25,7 @@ pub struct Totals {
 
 impl Counters {
     pub fn accepted(&self, source: &str) {
-        self.accepted_many(source, 1);
-    }
-
-    /// Counts `n` accepted inputs of `source` at once.
-    pub fn accepted_many(&self, source: &str, n: u64) {
-        add(&self.accepted, source, n);
+        add(&self.accepted, source, 1);
     }
 
     pub fn rejected(&self, source: &str, reason: &str) {

@@ -455,7 +455,7 @@ impl Source {
         self.0
             .lock()
             .map_err(|_| JournalError::Poisoned)?
-            .ack_batch(batch, false)?;
+            .ack_batch(batch)?;
         Ok(())
     }
 

@@ -2,13 +2,13 @@
 //! (spec §8).
 //!
 //! Links submit records with an acknowledgement callback; one writer
-//! thread gathers whatever is queued into one journal transaction (group
-//! commit: the batch is whatever arrived during the previous commit, plus,
-//! when readings arrive fast, whatever arrives within a short window (see
-//! `commit_window`), so a lone reading at a quiet moment is committed at
-//! once and batches grow with the load) and runs the callbacks, in submission order, only after
-//! that commit is durable. Journal overflow is announced as a gateway event
-//! when dropping starts and stops.
+//! thread gathers whatever is queued into one journal transaction and runs
+//! the callbacks, in submission order, only after that commit is durable.
+//! Group commit: a batch is whatever arrived during the previous commit,
+//! plus, when readings arrive fast, whatever arrives within a short window
+//! (`commit_window`), so a lone reading at a quiet moment is committed at
+//! once and batches grow with the load. Journal overflow is announced as a
+//! gateway event when dropping starts and stops.
 //!
 //! A journal that cannot commit (disk full, I/O error) stops the intake:
 //! the writer keeps the failed batch, acknowledges none of it and retries

@@ -98,22 +98,17 @@ impl JournalReader {
         Ok(())
     }
 
-    /// Acknowledges a whole delivered batch (one lane, position order):
-    /// deferred like [`JournalReader::ack_deferred`], or written at once
-    /// with `now`. Entries of it that the size bound dropped while it was
-    /// on its way are taken off this output's drop count, which thus
-    /// counts only what never reached it.
-    pub fn ack_batch(&mut self, batch: &[Entry], now: bool) -> Result<(), JournalError> {
-        let Some((first, last)) = batch.first().zip(batch.last()) else {
+    /// Acknowledges a whole delivered batch (one lane, position order),
+    /// written with the journal's next transaction like
+    /// [`JournalReader::ack_deferred`]. Entries of it that the size bound
+    /// dropped while it was on its way are taken off this output's drop
+    /// count, which thus counts only what never reached it.
+    pub fn ack_batch(&mut self, batch: &[Entry]) -> Result<(), JournalError> {
+        let Some(last) = batch.last() else {
             return Ok(());
         };
         self.journal.delivered_despite_drops(&self.output, batch)?;
-        let (lane, upto) = (first.lane, last.pos);
-        if now {
-            self.ack(lane, upto)
-        } else {
-            self.ack_deferred(lane, upto)
-        }
+        self.ack_deferred(last.lane, last.pos)
     }
 
     fn advance(&mut self, lane: Lane, upto_pos: u64) {
