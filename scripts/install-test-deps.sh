@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite talks to: a real Mosquitto broker, a real
-# VictoriaMetrics store and socat (pseudo-terminal serial links).
+# VictoriaMetrics store, socat (pseudo-terminal serial links), and the
+# pinned Python test peers (scripts/requirements-test.txt) in the
+# project-local virtual environment .venv (tests find it at .venv/bin/python).
 # Idempotent: installs only what is missing. Needs root (or sudo) for apt.
 set -euo pipefail
 
@@ -16,4 +18,14 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "test dependencies present: mosquitto victoria-metrics socat"
+
+cd "$(dirname "$0")/.."
+requirements=scripts/requirements-test.txt
+stamp=.venv/requirements.installed
+if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
+  echo "installing python test peers into .venv"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$stamp"
+fi
+echo "test dependencies present: mosquitto victoria-metrics socat .venv ($(.venv/bin/python --version))"
