@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use retrofit_protocols::reading::{Body, BoundedText, StatusBody};
 use retrofit_protocols::Presence;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +31,8 @@ use crate::clock::SeqClock;
 use crate::config::Config;
 use crate::counters::Counters;
 use crate::forwarder::{run_forwarder, ForwarderConfig, Output};
+use crate::http::auth::Tokens;
+use crate::http::ApiState;
 use crate::intake::{record_of, GatewayIdentity, Intake, Submission};
 use crate::journal::Journal;
 use crate::links::lorawan::LorawanConfig;
@@ -38,6 +40,8 @@ use crate::links::mqtt::MqttLinkConfig;
 use crate::links::serial::{run_serial_link, SerialLinkConfig};
 use crate::links::subscriber::{run_subscriber, LinkContext};
 use crate::links::LinkSpec;
+use crate::live_view::{LiveView, COMMITTED_BACKLOG};
+use crate::output_health::{OutputHealth, Watched};
 use crate::presence::{self, PresenceBook, PresenceFeed};
 use crate::sinks::influx::InfluxSink;
 use crate::sinks::mqtt::MqttSink;
@@ -71,11 +75,29 @@ pub async fn run_with_counters(
         gateway: config.gateway.id.clone(),
         seq: SeqClock::default(),
     });
-    let (intake, writer) = Intake::start(journal.clone(), identity.clone());
+    let view = config
+        .http
+        .as_ref()
+        .map(|_| Arc::new(LiveView::new(config.devices.len())));
+    let (intake, writer) = start_intake(&journal, &identity, view.as_ref());
     announce(&intake, &identity, Presence::Online, supervisor::RUNNING).await;
 
     let outputs_stop = CancellationToken::new();
-    let forwarders = start_outputs(&config, &journal, &identity, &outputs_stop);
+    let health = OutputHealth::default();
+    let forwarders = start_outputs(&config, &journal, &identity, &health, &outputs_stop);
+    let http_stop = CancellationToken::new();
+    let http = view.map(|view| {
+        let state = ApiState {
+            tokens: Arc::new(Tokens::default()),
+            devices: Arc::new(config.devices.clone()),
+            view,
+            outputs: health.clone(),
+            journal: journal.clone(),
+            journal_health: intake.journal_health_changes(),
+            counters: counters.clone(),
+        };
+        start_http(&config, state, &http_stop)
+    });
     let presence_stop = CancellationToken::new();
     let book = PresenceBook::new(
         config.gateway.site.clone(),
@@ -109,6 +131,10 @@ pub async fn run_with_counters(
     let written = writer.await.context("intake writer failed")?;
     outputs_stop.cancel();
     join_outputs(forwarders).await;
+    http_stop.cancel();
+    if let Some(http) = http {
+        stop_within(http, "HTTP API").await;
+    }
     tokio::task::spawn_blocking(move || journal.sync())
         .await
         .context("journal sync failed")?
@@ -116,6 +142,33 @@ pub async fn run_with_counters(
     written.context("intake stopped with uncommitted input")?;
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// Starts the intake; with a live view, the view follows its commits.
+fn start_intake(
+    journal: &Journal,
+    identity: &Arc<GatewayIdentity>,
+    view: Option<&Arc<LiveView>>,
+) -> (Intake, crate::intake::WriterHandle) {
+    let Some(view) = view else {
+        return Intake::start(journal.clone(), identity.clone());
+    };
+    let (committed, follow) = broadcast::channel(COMMITTED_BACKLOG);
+    tokio::spawn(view.clone().follow(follow));
+    Intake::start_observed(journal.clone(), identity.clone(), committed)
+}
+
+/// Serves the HTTP API, with the tokens of the config and the process
+/// environment.
+fn start_http(config: &Config, mut state: ApiState, stop: &CancellationToken) -> JoinHandle<()> {
+    let Some(http) = config.http.clone() else {
+        return tokio::spawn(async {});
+    };
+    for warning in http.warnings() {
+        tracing::warn!("{warning}");
+    }
+    state.tokens = Arc::new(http.tokens_from_process_env());
+    tokio::spawn(crate::http::serve(http, state, stop.clone()))
 }
 
 /// Creates and locks the data directory and opens the journal in it, on
@@ -208,6 +261,7 @@ fn start_outputs(
     config: &Config,
     journal: &Journal,
     identity: &Arc<GatewayIdentity>,
+    health: &OutputHealth,
     stop: &CancellationToken,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
@@ -216,8 +270,8 @@ fn start_outputs(
         shutdown_deadline: FLUSH_DEADLINE,
         ..ForwarderConfig::default()
     };
-    let (mqtt, id) = (config.mqtt.clone(), identity.clone());
-    let sink = move || MqttSink::new(mqtt.clone(), id.clone());
+    let (mqtt, id, h) = (config.mqtt.clone(), identity.clone(), health.clone());
+    let sink = move || Watched::new(MqttSink::new(mqtt.clone(), id.clone()), h.clone());
     set.spawn(supervise_output("mqtt", sink, journal, base.clone(), stop));
     if let Some(influx) = &config.influx {
         let cfg = ForwarderConfig {
@@ -225,8 +279,13 @@ fn start_outputs(
             flush_interval: Duration::from_millis(influx.flush_interval_ms),
             ..base
         };
-        let (influx, j, id) = (influx.clone(), journal.clone(), identity.clone());
-        let sink = move || InfluxSink::new(&influx, j.clone(), id.clone());
+        let (influx, j, id, h) = (
+            influx.clone(),
+            journal.clone(),
+            identity.clone(),
+            health.clone(),
+        );
+        let sink = move || Watched::new(InfluxSink::new(&influx, j.clone(), id.clone()), h.clone());
         set.spawn(supervise_output("influx", sink, journal, cfg, stop));
     }
     set

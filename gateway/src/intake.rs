@@ -41,6 +41,7 @@ use crate::backoff::Backoff;
 use crate::clock::SeqClock;
 use crate::commit_window::CommitWindow;
 use crate::journal::{AppendOutcome, Journal, JournalError, NewRecord, RecordClass};
+use crate::live_view::Committed;
 
 /// Runs once the submission is durable (sends the PUBACK, the ACK frame).
 pub type Ack = Box<dyn FnOnce() + Send>;
@@ -191,13 +192,24 @@ pub type WriterHandle = JoinHandle<Result<(), CommitAbandoned>>;
 impl Intake {
     /// Starts the writer over `journal` with the default retry policy.
     pub fn start(journal: Journal, identity: Arc<GatewayIdentity>) -> (Intake, WriterHandle) {
-        Self::start_with(journal, identity, RetryPolicy::default())
+        Self::start_with(journal, identity, RetryPolicy::default(), None)
+    }
+
+    /// [`Intake::start`], announcing every committed batch on `committed`
+    /// (after its acknowledgements; only while someone listens).
+    pub fn start_observed(
+        journal: Journal,
+        identity: Arc<GatewayIdentity>,
+        committed: Committed,
+    ) -> (Intake, WriterHandle) {
+        Self::start_with(journal, identity, RetryPolicy::default(), Some(committed))
     }
 
     fn start_with(
         log: impl CommitLog,
         identity: Arc<GatewayIdentity>,
         retry: RetryPolicy,
+        committed: Option<Committed>,
     ) -> (Intake, WriterHandle) {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let (health_tx, health) = watch::channel(JournalHealth::Committing);
@@ -209,6 +221,7 @@ impl Intake {
             health: health_tx,
             retry,
             window: CommitWindow::default(),
+            committed,
         };
         // A thread of its own for the writer's whole life (the blocking
         // pool's, so the daemon can await its end).
@@ -262,6 +275,8 @@ struct Writer<J> {
     retry: RetryPolicy,
     /// How long a batch may gather before its commit.
     window: CommitWindow,
+    /// Where committed batches are announced (the live view).
+    committed: Option<Committed>,
 }
 
 /// Whatever is queued behind `first`, up to [`MAX_BATCH_RECORDS`]: the
@@ -296,6 +311,7 @@ impl<J: CommitLog> Writer<J> {
             for ack in acks {
                 ack();
             }
+            self.observe(records);
             self.announce_recovery(&rx)?;
             self.announce_overflow(dropped, &rx)?;
         }
@@ -401,7 +417,7 @@ impl<J: CommitLog> Writer<J> {
             failure.raise_seq,
             "journal commits again, intake resumed",
         );
-        self.commit(&[record_of(&clear)], rx).map(drop)
+        self.commit_alone(record_of(&clear), rx)
     }
 
     /// Raises the overflow alarm when dropping starts, clears it when an
@@ -435,7 +451,25 @@ impl<J: CommitLog> Writer<J> {
             }
             _ => return Ok(()),
         };
-        self.commit(&[record_of(&reading)], rx).map(drop)
+        self.commit_alone(record_of(&reading), rx)
+    }
+
+    /// Commits one gateway record of its own, then announces it.
+    fn commit_alone(
+        &mut self,
+        record: NewRecord,
+        rx: &mpsc::Receiver<Submission>,
+    ) -> Result<(), CommitAbandoned> {
+        self.commit(std::slice::from_ref(&record), rx)?;
+        self.observe(vec![record]);
+        Ok(())
+    }
+
+    /// Announces a committed batch, if anyone listens.
+    fn observe(&self, records: Vec<NewRecord>) {
+        if let Some(tx) = self.committed.as_ref().filter(|tx| tx.receiver_count() > 0) {
+            let _ = tx.send(Arc::new(records));
+        }
     }
 }
 
@@ -500,7 +534,7 @@ mod tests {
             backoff: Backoff::new(Duration::from_millis(1), Duration::from_millis(20)),
             shutdown_grace: Duration::from_millis(50),
         };
-        Intake::start_with(disk.clone(), identity, retry)
+        Intake::start_with(disk.clone(), identity, retry, None)
     }
 
     fn telemetry(n: u8) -> NewRecord {

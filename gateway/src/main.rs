@@ -90,6 +90,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check { .. } => {
+            for warning in config.http.iter().flat_map(|h| h.warnings()) {
+                eprintln!("warning: {warning}");
+            }
             println!("{}", config.summary());
             Ok(())
         }

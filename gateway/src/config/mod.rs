@@ -25,6 +25,7 @@ pub use self::error::{ConfigErrors, ConfigProblem};
 use self::secret::SecretFile;
 use crate::broker::{BrokerConfig, BrokerUrl};
 use crate::devices::{Device, DeviceEntry};
+pub use crate::http::HttpConfig;
 use crate::journal::JournalConfig;
 use crate::links::{LinkEntry, LinkSpec};
 use crate::sinks::influx::InfluxConfig;
@@ -36,14 +37,6 @@ pub struct GatewayConfig {
     pub id: Id,
     pub site: Id,
     pub data_dir: PathBuf,
-}
-
-/// `[http]`: the HTTP API's listen address (the API itself is served by a
-/// later component; the key is validated now so configs stay stable).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpConfig {
-    pub listen: std::net::SocketAddr,
 }
 
 /// `[mqtt]`: the output broker of the normalized topics.

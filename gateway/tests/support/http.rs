@@ -6,20 +6,31 @@ use std::time::Duration;
 
 /// GET `path` on 127.0.0.1:`port`; returns (status, body).
 pub fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
-    request(port, "GET", path, "")
+    request(port, "GET", path, &[], "")
 }
 
 /// POST `body` to `path`.
 pub fn post(port: u16, path: &str, body: &str) -> std::io::Result<(u16, String)> {
-    request(port, "POST", path, body)
+    request(port, "POST", path, &[], body)
 }
 
-fn request(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+/// A request with extra header lines (`("Authorization", "Bearer x")`).
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         s,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
     let mut raw = Vec::new();

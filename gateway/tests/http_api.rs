@@ -1,0 +1,468 @@
+//! The HTTP API against a real gateway over a real LoRaWAN fleet (spec
+//! §11): every route with every role and without one, JSON errors for bad
+//! requests, `/metrics` parsed as Prometheus text and equal to what was
+//! sent and rejected, `/healthz` following the store's outage, the live
+//! feed, and the OpenAPI document checked against what the routes return.
+
+// A test crate: a failed expectation is a failed test. clippy.toml allows
+// unwrap/expect in #[test] functions only, not in the helpers around them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use retrofit_protocols::Timestamp;
+use serde_json::Value;
+use support::fleet;
+use support::http::request;
+use support::mqtt::publish_all;
+use support::rig::{now_ms, Rig};
+use support::{free_port, wait_until};
+
+const ROLES: [&str; 4] = ["viewer", "technician", "operator", "admin"];
+
+/// A rig whose gateway serves the API with a token file per role.
+struct ApiRig {
+    rig: Rig,
+    port: u16,
+    _tokens: tempfile::TempDir,
+}
+
+fn token(role: &str) -> String {
+    format!("{role}-token-5f1c")
+}
+
+impl ApiRig {
+    fn start(devices: usize) -> Self {
+        let tokens = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut extra = format!("[http]\nlisten = \"127.0.0.1:{port}\"\n");
+        for role in ROLES {
+            let path = tokens.path().join(role);
+            std::fs::write(&path, format!("{}\n", token(role))).unwrap();
+            extra += &format!("{role}_token_file = \"{}\"\n", path.display());
+        }
+        let rig = Rig::start(devices, &extra);
+        Self {
+            rig,
+            port,
+            _tokens: tokens,
+        }
+    }
+
+    /// (status, body) of GET `path` with `token` as bearer, if any.
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        request(self.port, "GET", path, &headers, "").unwrap()
+    }
+
+    fn json(&self, path: &str, role: &str) -> Value {
+        let (status, body) = self.get(path, Some(&token(role)));
+        assert_eq!(status, 200, "GET {path} as {role}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Sends one uplink per device with frame counter `f_cnt`; waits
+    /// until all are on the normalized topic.
+    fn send_one_each(&self, f_cnt: u32) {
+        let messages: Vec<_> = self
+            .rig
+            .devices
+            .iter()
+            .map(|d| fleet::uplink(d, f_cnt, Timestamp(now_ms()), true).0)
+            .collect();
+        publish_all(self.rig.input.port, messages);
+        let n = self.rig.devices.len();
+        self.rig
+            .collector
+            .wait_for("one reading per device", Duration::from_secs(30), |m| {
+                m.iter()
+                    .filter(|x| x.topic.ends_with("/telemetry") && x.json()["seq"] == f_cnt)
+                    .count()
+                    == n
+            });
+    }
+}
+
+fn error_of(body: &str) -> String {
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error: {body}"))
+        .to_string()
+}
+
+#[test]
+fn every_route_answers_each_role_and_refuses_missing_or_wrong_tokens() {
+    let mut api = ApiRig::start(4);
+    api.send_one_each(7);
+    let device = api.rig.devices[1].id.clone();
+    let routes = [
+        "/api/v1/devices".to_string(),
+        format!("/api/v1/devices/{device}"),
+        format!("/api/v1/devices/{device}/history"),
+        "/api/v1/alarms".to_string(),
+        "/api/v1/alarms?state=all".to_string(),
+        "/api/v1/events".to_string(),
+        "/metrics".to_string(),
+    ];
+    for route in &routes {
+        for bad in [None, Some("wrong"), Some(""), Some("viewer-token-5f1")] {
+            let (status, body) = api.get(route, bad);
+            assert_eq!(status, 401, "GET {route} with {bad:?}: {body}");
+            assert!(!error_of(&body).is_empty());
+        }
+        if route.ends_with("/events") {
+            continue; // a stream: checked by its own test
+        }
+        for role in ROLES {
+            let (status, body) = api.get(route, Some(&token(role)));
+            assert_eq!(status, 200, "GET {route} as {role}: {body}");
+        }
+    }
+    let (status, body) = api.get("/healthz", None);
+    assert_eq!(
+        (
+            status,
+            serde_json::from_str::<Value>(&body).unwrap()["status"].clone()
+        ),
+        (200, "ok".into())
+    );
+
+    let viewer = Some(token("viewer"));
+    for (path, want) in [
+        ("/api/v1/devices/no-such-device", 404),
+        ("/api/v1/devices/no-such-device/history", 404),
+        ("/api/v1/alarms?state=bogus", 400),
+        ("/api/v1/alarms?limit=0", 400),
+        ("/api/v1/alarms?limit=many", 400),
+        ("/api/v1/devices?colour=red", 400),
+        ("/api/v1/nothing-here", 404),
+    ] {
+        let (status, body) = api.get(path, viewer.as_deref());
+        assert_eq!(status, want, "GET {path}: {body}");
+        if path != "/api/v1/nothing-here" {
+            assert!(!error_of(&body).is_empty(), "{path}");
+        }
+    }
+    assert_eq!(
+        api.rig.gateway.terminate().code(),
+        Some(0),
+        "a gateway serving HTTP stops cleanly"
+    );
+}
+
+#[test]
+fn devices_show_what_arrived_with_filters_and_recent_readings() {
+    let api = ApiRig::start(4);
+    api.send_one_each(11);
+    api.send_one_each(12);
+    let list = api.json("/api/v1/devices", "viewer");
+    let devices = list["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 4);
+    for d in devices {
+        assert_eq!(d["status"], "online", "{d}");
+        assert_eq!(d["last_reading"]["seq"], 12, "{d}");
+        assert_eq!(d["last_reading"]["device"], d["id"]);
+    }
+    let parking = api.json("/api/v1/devices?kind=parking", "viewer");
+    let ids: Vec<&str> = parking["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["park-0000", "park-0002"]);
+    let drain = api.json("/api/v1/devices?q=drain-0003&status=online", "viewer");
+    assert_eq!(drain["devices"].as_array().unwrap().len(), 1);
+    let offline = api.json("/api/v1/devices?status=offline", "viewer");
+    assert!(offline["devices"].as_array().unwrap().is_empty());
+
+    let one = api.json("/api/v1/devices/drain-0001", "viewer");
+    let seqs: Vec<u64> = one["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("metrics").is_some())
+        .map(|r| r["seq"].as_u64().unwrap())
+        .filter(|s| *s < u64::from(support::rig::CANARY_FCNT))
+        .collect();
+    assert_eq!(seqs, [11, 12]);
+    let history = api.json("/api/v1/devices/drain-0001/history", "viewer");
+    let events = history["events"].as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["status"] == "online"),
+        "the online status is in the history: {events:?}"
+    );
+    assert!(events.iter().all(|e| e.get("metrics").is_none()));
+}
+
+/// Samples of `/metrics`, parsed as Prometheus text.
+fn scrape(api: &ApiRig) -> Vec<prometheus_parse::Sample> {
+    let (status, body) = api.get("/metrics", Some(&token("viewer")));
+    assert_eq!(status, 200, "{body}");
+    let lines = body.lines().map(|l| Ok(l.to_string()));
+    prometheus_parse::Scrape::parse(lines)
+        .unwrap_or_else(|e| panic!("not Prometheus text ({e}):\n{body}"))
+        .samples
+}
+
+fn value(samples: &[prometheus_parse::Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+#[test]
+fn metrics_count_exactly_what_was_sent_and_rejected() {
+    let api = ApiRig::start(4);
+    api.send_one_each(21);
+    let d = &api.rig.devices[0];
+    let unknown = "00000000000000ee";
+    let ((topic, payload), _) = fleet::uplink(d, 22, Timestamp(now_ms()), true);
+    let mut bad: Value = serde_json::from_slice(&payload).unwrap();
+    bad["deviceInfo"]["devEui"] = unknown.into();
+    let bad_topic = topic.replace(&d.eui.to_string(), unknown);
+    let bad = serde_json::to_vec(&bad).unwrap();
+    let rejects = vec![
+        (bad_topic.clone(), bad.clone()),
+        (bad_topic, bad),
+        (topic, b"{not json".to_vec()),
+    ];
+    publish_all(api.rig.input.port, rejects);
+    api.rig
+        .collector
+        .wait_for("three dead letters", Duration::from_secs(30), |m| {
+            m.iter()
+                .filter(|x| x.topic.ends_with("/deadletter"))
+                .count()
+                == 3
+        });
+    // Canaries count too: what the link accepted is every telemetry
+    // reading on the normalized topic.
+    let on_topic = || api.rig.collector.on("/telemetry").len() as f64;
+    let mut samples = Vec::new();
+    wait_until(
+        "/metrics to agree with the topic",
+        Duration::from_secs(20),
+        || {
+            samples = scrape(&api);
+            value(
+                &samples,
+                "retrofit_readings_in_total",
+                &[("source", "lorawan")],
+            ) == Some(on_topic())
+        },
+    );
+    let rejected: f64 = samples
+        .iter()
+        .filter(|s| {
+            s.metric == "retrofit_rejected_total" && s.labels.get("source") == Some("lorawan")
+        })
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+        .sum();
+    assert_eq!(rejected, 3.0);
+    assert_eq!(
+        value(
+            &samples,
+            "retrofit_rejected_total",
+            &[("source", "lorawan"), ("reason", "unknown_device")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(&samples, "retrofit_devices", &[("status", "online")]),
+        Some(4.0)
+    );
+    assert_eq!(
+        value(&samples, "retrofit_output_up", &[("output", "mqtt")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&samples, "retrofit_output_up", &[("output", "influx")]),
+        Some(1.0)
+    );
+    let out = value(
+        &samples,
+        "retrofit_readings_out_total",
+        &[("output", "mqtt")],
+    )
+    .unwrap();
+    assert!(
+        out >= on_topic() + 3.0,
+        "telemetry and dead letters went out: {out}"
+    );
+    assert!(value(
+        &samples,
+        "retrofit_journal_depth",
+        &[("output", "influx"), ("lane", "bulk")]
+    )
+    .is_some());
+    let rss = value(&samples, "retrofit_process_resident_memory_bytes", &[]);
+    assert!(
+        rss.is_some_and(|b| b > 1e6),
+        "{rss:?} in {:?}",
+        samples.iter().map(|s| &s.metric).collect::<Vec<_>>()
+    );
+    assert!(samples
+        .iter()
+        .any(|s| s.metric.starts_with("retrofit_output_batch_seconds")));
+}
+
+fn health(api: &ApiRig) -> (u16, Value) {
+    let (status, body) = api.get("/healthz", None);
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn healthz_is_503_while_the_store_is_down_and_200_once_it_is_back() {
+    let mut api = ApiRig::start(2);
+    assert_eq!(health(&api).0, 200);
+    api.rig.vm.kill();
+    let mut f_cnt = 30;
+    wait_until("/healthz to turn 503", Duration::from_secs(60), || {
+        f_cnt += 1;
+        api.send_one_each(f_cnt);
+        let (status, body) = health(&api);
+        status == 503 && body["reasons"].to_string().contains("influx")
+    });
+    api.rig.vm.restart();
+    wait_until("/healthz to turn 200", Duration::from_secs(60), || {
+        health(&api).0 == 200
+    });
+    assert_eq!(health(&api).1["status"], "ok");
+}
+
+/// Reads server-sent events from `stream` until `found` accepts a data
+/// line or `limit` passes.
+fn read_events(stream: TcpStream, limit: Duration, found: impl Fn(&Value) -> bool) -> bool {
+    let start = Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    while start.elapsed() < limit {
+        line.clear();
+        if reader.read_line(&mut line).is_err() {
+            continue;
+        }
+        if let Some(data) = line.trim_end().strip_prefix("data: ") {
+            if serde_json::from_str(data).is_ok_and(|v| found(&v)) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn the_live_feed_streams_each_committed_reading() {
+    let api = ApiRig::start(2);
+    let mut stream = TcpStream::connect(("127.0.0.1", api.port)).unwrap();
+    write!(
+        stream,
+        "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        token("viewer")
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    std::io::Read::read_exact(&mut stream, &mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let device = api.rig.devices[1].id.clone();
+    api.send_one_each(41);
+    assert!(
+        read_events(stream, Duration::from_secs(20), |v| v["device"]
+            == device.as_str()
+            && v["seq"] == 41),
+        "reading 41 of {device} never came on the live feed"
+    );
+}
+
+/// The schema `s` points to, following `$ref`s into `doc`.
+fn resolve<'a>(doc: &'a Value, s: &'a Value) -> &'a Value {
+    match s["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+    {
+        Some(name) => &doc["components"]["schemas"][name],
+        None => s,
+    }
+}
+
+/// Every property a response of schema `s` must have.
+fn required(doc: &Value, s: &Value) -> Vec<String> {
+    let s = resolve(doc, s);
+    let mut keys: Vec<String> = s["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_str().map(String::from))
+        .collect();
+    for part in s["allOf"].as_array().into_iter().flatten() {
+        keys.extend(required(doc, part));
+    }
+    keys
+}
+
+#[test]
+fn the_openapi_document_matches_what_the_routes_return() {
+    let api = ApiRig::start(2);
+    api.send_one_each(51);
+    let (status, body) = api.get("/api/v1/openapi.json", None);
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for route in [
+        "/healthz",
+        "/metrics",
+        "/api/v1/devices",
+        "/api/v1/devices/{device}",
+        "/api/v1/devices/{device}/history",
+        "/api/v1/alarms",
+        "/api/v1/events",
+        "/api/v1/openapi.json",
+    ] {
+        assert!(paths.contains_key(route), "{route} is not documented");
+    }
+    let device = api.rig.devices[0].id.clone();
+    let mut checked = 0;
+    for (path, ops) in paths {
+        let url = path.replace("{device}", &device);
+        let Some(ok) =
+            ops["get"]["responses"]["200"]["content"]["application/json"]["schema"].as_object()
+        else {
+            continue;
+        };
+        let (status, body) = api.get(&url, Some(&token("admin")));
+        assert_eq!(status, 200, "GET {url}: {body}");
+        let got: Value = serde_json::from_str(&body).unwrap();
+        let want = required(&doc, &Value::Object(ok.clone()));
+        assert!(
+            !want.is_empty() || path.ends_with("openapi.json"),
+            "{path} documents no fields"
+        );
+        for key in want {
+            assert!(
+                got.get(&key).is_some(),
+                "GET {url} lacks documented field {key}: {body}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} JSON routes checked");
+}
