@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite talks to: a real Mosquitto broker, a real
-# VictoriaMetrics store, socat (pseudo-terminal serial links), and the
+# VictoriaMetrics store, socat (pseudo-terminal serial links), headless
+# Chromium and its WebDriver (the dashboard's browser test), and the
 # pinned Python test peers (scripts/requirements-test.txt) in the
 # project-local virtual environment .venv (tests find it at .venv/bin/python).
 # Idempotent: installs only what is missing. Needs root (or sudo) for apt.
@@ -10,6 +11,9 @@ need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# The dashboard's browser test: headless Chromium over WebDriver.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
@@ -28,4 +32,4 @@ if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
   cp "$requirements" "$stamp"
 fi
-echo "test dependencies present: mosquitto victoria-metrics socat .venv ($(.venv/bin/python --version))"
+echo "test dependencies present: mosquitto victoria-metrics socat chromium chromedriver .venv ($(.venv/bin/python --version))"

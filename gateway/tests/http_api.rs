@@ -16,78 +16,11 @@ use std::time::{Duration, Instant};
 
 use retrofit_protocols::Timestamp;
 use serde_json::Value;
+use support::api::{token, ApiRig, ROLES};
 use support::fleet;
-use support::http::request;
 use support::mqtt::publish_all;
-use support::rig::{now_ms, Rig};
-use support::{free_port, wait_until};
-
-const ROLES: [&str; 4] = ["viewer", "technician", "operator", "admin"];
-
-/// A rig whose gateway serves the API with a token file per role.
-struct ApiRig {
-    rig: Rig,
-    port: u16,
-    _tokens: tempfile::TempDir,
-}
-
-fn token(role: &str) -> String {
-    format!("{role}-token-5f1c")
-}
-
-impl ApiRig {
-    fn start(devices: usize) -> Self {
-        let tokens = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut extra = format!("[http]\nlisten = \"127.0.0.1:{port}\"\n");
-        for role in ROLES {
-            let path = tokens.path().join(role);
-            std::fs::write(&path, format!("{}\n", token(role))).unwrap();
-            extra += &format!("{role}_token_file = \"{}\"\n", path.display());
-        }
-        let rig = Rig::start(devices, &extra);
-        Self {
-            rig,
-            port,
-            _tokens: tokens,
-        }
-    }
-
-    /// (status, body) of GET `path` with `token` as bearer, if any.
-    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> =
-            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
-        request(self.port, "GET", path, &headers, "").unwrap()
-    }
-
-    fn json(&self, path: &str, role: &str) -> Value {
-        let (status, body) = self.get(path, Some(&token(role)));
-        assert_eq!(status, 200, "GET {path} as {role}: {body}");
-        serde_json::from_str(&body).unwrap()
-    }
-
-    /// Sends one uplink per device with frame counter `f_cnt`; waits
-    /// until all are on the normalized topic.
-    fn send_one_each(&self, f_cnt: u32) {
-        let messages: Vec<_> = self
-            .rig
-            .devices
-            .iter()
-            .map(|d| fleet::uplink(d, f_cnt, Timestamp(now_ms()), true).0)
-            .collect();
-        publish_all(self.rig.input.port, messages);
-        let n = self.rig.devices.len();
-        self.rig
-            .collector
-            .wait_for("one reading per device", Duration::from_secs(30), |m| {
-                m.iter()
-                    .filter(|x| x.topic.ends_with("/telemetry") && x.json()["seq"] == f_cnt)
-                    .count()
-                    == n
-            });
-    }
-}
+use support::rig::now_ms;
+use support::wait_until;
 
 fn error_of(body: &str) -> String {
     let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
@@ -99,7 +32,7 @@ fn error_of(body: &str) -> String {
 
 #[test]
 fn every_route_answers_each_role_and_refuses_missing_or_wrong_tokens() {
-    let mut api = ApiRig::start(4);
+    let mut api = ApiRig::start(4, "");
     api.send_one_each(7);
     let device = api.rig.devices[1].id.clone();
     let routes = [
@@ -159,7 +92,7 @@ fn every_route_answers_each_role_and_refuses_missing_or_wrong_tokens() {
 
 #[test]
 fn devices_show_what_arrived_with_filters_and_recent_readings() {
-    let api = ApiRig::start(4);
+    let api = ApiRig::start(4, "");
     api.send_one_each(11);
     api.send_one_each(12);
     let list = api.json("/api/v1/devices", "viewer");
@@ -226,7 +159,7 @@ fn value(samples: &[prometheus_parse::Sample], name: &str, labels: &[(&str, &str
 
 #[test]
 fn metrics_count_exactly_what_was_sent_and_rejected() {
-    let api = ApiRig::start(4);
+    let api = ApiRig::start(4, "");
     api.send_one_each(21);
     let d = &api.rig.devices[0];
     let unknown = "00000000000000ee";
@@ -330,7 +263,7 @@ fn health(api: &ApiRig) -> (u16, Value) {
 
 #[test]
 fn healthz_is_503_while_the_store_is_down_and_200_once_it_is_back() {
-    let mut api = ApiRig::start(2);
+    let mut api = ApiRig::start(2, "");
     assert_eq!(health(&api).0, 200);
     api.rig.vm.kill();
     let mut f_cnt = 30;
@@ -372,7 +305,7 @@ fn read_events(stream: TcpStream, limit: Duration, found: impl Fn(&Value) -> boo
 
 #[test]
 fn the_live_feed_streams_each_committed_reading() {
-    let api = ApiRig::start(2);
+    let api = ApiRig::start(2, "");
     let mut stream = TcpStream::connect(("127.0.0.1", api.port)).unwrap();
     write!(
         stream,
@@ -421,7 +354,7 @@ fn required(doc: &Value, s: &Value) -> Vec<String> {
 
 #[test]
 fn the_openapi_document_matches_what_the_routes_return() {
-    let api = ApiRig::start(2);
+    let api = ApiRig::start(2, "");
     api.send_one_each(51);
     let (status, body) = api.get("/api/v1/openapi.json", None);
     assert_eq!(status, 200);

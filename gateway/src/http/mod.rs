@@ -1,15 +1,16 @@
 //! The HTTP API (spec §11) on `axum`: `/healthz`, `/metrics`, the device
-//! and alarm views, the live feed and the OpenAPI document, served by
-//! `retrofit-gateway run` when `[http]` is configured.
+//! and alarm views, the live feed, the OpenAPI document and the dashboard,
+//! served by `retrofit-gateway run` when `[http]` is configured.
 //!
 //! Every `/api/v1` route and `/metrics` needs a bearer token of a role
-//! allowed to use it ([`auth`]); `/healthz` and `/api/v1/openapi.json` are
-//! open. The server only reads the gateway's state (the live view, the
+//! allowed to use it ([`auth`]); `/healthz`, `/api/v1/openapi.json` and the
+//! dashboard's files are open. The server only reads the gateway's state (the live view, the
 //! outputs' health, the journal's statistics, the counters); it never
 //! blocks the data path, and a port that cannot be bound is retried
 //! without stopping the pipeline.
 
 pub mod auth;
+mod dashboard;
 mod devices;
 pub mod error;
 mod events;
@@ -114,6 +115,10 @@ pub struct ApiState {
 /// Every route of the API.
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/", get(dashboard::index))
+        .route("/app.js", get(dashboard::script))
+        .route("/style.css", get(dashboard::style))
+        .route("/api/v1/whoami", get(dashboard::whoami))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics_with_token))
         .route("/api/v1/openapi.json", get(openapi::document))

@@ -24,6 +24,7 @@ pub struct ErrorBody {
         super::devices::history,
         super::devices::alarms,
         super::events::live,
+        super::dashboard::whoami,
         document,
     ),
     components(schemas(ErrorBody)),

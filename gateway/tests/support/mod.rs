@@ -6,6 +6,7 @@
 //! it; nothing here ever skips.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod fleet;
 pub mod http;
 pub mod load;
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 const INSTALL_HINT: &str =
-    "run scripts/install-test-deps.sh (Debian packages mosquitto, victoria-metrics, socat)";
+    "run scripts/install-test-deps.sh (Debian packages mosquitto, victoria-metrics, socat, chromium, chromium-driver)";
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
