@@ -6,7 +6,8 @@
 //! the pair), drives the LoRaWAN sensors with the load generator and the
 //! serial bus with simulated edge nodes (physics under the real firmware,
 //! running a scenario), and prints what arrives on `retrofit/v1/#` every
-//! couple of seconds until Ctrl-C or `--duration`.
+//! couple of seconds until Ctrl-C or `--duration`. The gateway serves the
+//! dashboard ([`crate::demo_dashboard`]); the banner says where.
 //!
 //! When it stops, the load generator's last uplinks are acknowledged
 //! first, then the demo waits (bounded by [`OUTPUT_DRAIN_TIMEOUT`]) until
@@ -26,6 +27,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::demo_dashboard::DemoDashboard;
 use crate::demo_stats::DemoStats;
 use crate::embedded_broker::start_embedded_broker;
 use crate::fleet::FleetSpec;
@@ -190,7 +192,12 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         http: None,
     }
     .render()?;
-    let text = format!("{fleet}\n{}", bus.to_toml()?);
+    let dashboard = DemoDashboard::prepare(data_dir.path())?;
+    let text = format!(
+        "{fleet}\n{}\n{}",
+        dashboard.to_toml(data_dir.path()),
+        bus.to_toml()?
+    );
     let config = retrofit_gateway::config::Config::parse(&text, "demo config")
         .map_err(|e| anyhow!("the generated config is invalid:\n{e}"))?;
     let target = load_target(&text)?;
@@ -211,6 +218,7 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         speed: opts.speed,
     };
     let nodes = start_bus(&bus, pty.node_end.clone(), plan)?;
+    println!("{}", dashboard.banner());
     println!(
         "gateway started: {} LoRaWAN sensors at {} uplinks/s and {} serial nodes; Ctrl-C to stop",
         opts.devices,

@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod demo_dashboard;
 pub mod demo_stats;
 pub mod duration_arg;
 pub mod embedded_broker;
