@@ -1,0 +1,9 @@
+//! Upkeep: the kept history of a site and the service levels computed from
+//! it (spec §12).
+//!
+//! A clean library for the CLI and the HTTP API: no HTTP, no printing, no
+//! process exit in here.
+
+pub mod history;
+pub mod sla;
+pub mod spans;
