@@ -1,7 +1,8 @@
 //! `retrofit-gateway`: the command line of the site gateway (spec §10).
 //!
 //! `run` starts the daemon (SIGTERM/SIGINT drain and exit cleanly),
-//! `check` validates a config, `journal stats` reports the journal. This is
+//! `check` validates a config, `journal stats` reports the journal, `sla`
+//! computes service levels (see `upkeep_cmd`). This is
 //! the binary edge: errors become messages and exit codes here, nowhere
 //! else.
 //!
@@ -19,6 +20,8 @@ use clap::{Parser, Subcommand};
 use retrofit_gateway::config::Config;
 use retrofit_gateway::journal::{ClassCounts, Journal, Lane, RecordClass};
 use tokio_util::sync::CancellationToken;
+
+mod upkeep_cmd;
 
 #[derive(Parser)]
 #[command(name = "retrofit-gateway", version, about = "Retrofit site gateway")]
@@ -62,6 +65,8 @@ enum Command {
         #[command(subcommand)]
         command: JournalCommand,
     },
+    /// Service levels (availability, failures, MTBF/MTTR, entrapments).
+    Sla(upkeep_cmd::SlaArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         Command::Journal {
             command: JournalCommand::Stats { config },
         } => config,
+        Command::Sla(args) => &args.config,
     };
     let config = match Config::load(config_path) {
         Ok(c) => c,
@@ -95,6 +101,7 @@ fn main() -> ExitCode {
         }
         Command::Run { .. } => run(config, cli.log_format),
         Command::Journal { .. } => journal_stats(&config),
+        Command::Sla(args) => upkeep_cmd::sla(&config, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

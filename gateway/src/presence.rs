@@ -22,9 +22,6 @@ use tokio_util::sync::CancellationToken;
 use crate::devices::Device;
 use crate::intake::{record_of, Intake, Submission};
 
-/// Grace periods per reporting interval before a device is offline.
-pub const GRACE_INTERVALS: i64 = 3;
-
 struct Tracked {
     device: Arc<Device>,
     state: Presence,
@@ -50,10 +47,6 @@ pub struct PresenceBook {
     devices: HashMap<Id, Tracked>,
 }
 
-fn grace_ms(d: &Device) -> i64 {
-    GRACE_INTERVALS * i64::from(d.expected_interval_s) * 1000
-}
-
 impl PresenceBook {
     /// Every device starts `unknown`, due offline one grace after `now`.
     pub fn new(site: Id, devices: &[Arc<Device>], now: Timestamp) -> Self {
@@ -65,7 +58,7 @@ impl PresenceBook {
                     state: Presence::Unknown,
                     since: now,
                     last_seen: None,
-                    deadline: Timestamp(now.0 + grace_ms(d)),
+                    deadline: Timestamp(now.0 + d.grace_ms()),
                     alarm: None,
                 };
                 (d.id.clone(), t)
@@ -80,7 +73,7 @@ impl PresenceBook {
             return Vec::new();
         };
         t.last_seen = Some(t.last_seen.map_or(ts, |l| l.max(ts)));
-        t.deadline = Timestamp(now.0 + grace_ms(&t.device));
+        t.deadline = Timestamp(now.0 + t.device.grace_ms());
         if t.state == Presence::Online {
             return Vec::new();
         }
@@ -111,7 +104,7 @@ impl PresenceBook {
             t.since = t.deadline;
             let raise_seq = now.0 as u64 * 1000;
             t.alarm = Some(raise_seq);
-            let reason = format!("no reading for {} s", grace_ms(&t.device) / 1000);
+            let reason = format!("no reading for {} s", t.device.grace_ms() / 1000);
             out.push(status(&self.site, t, &reason, now));
             out.push(offline_event(
                 &self.site,
@@ -234,6 +227,7 @@ mod tests {
             kind: DeviceKind::Parking,
             link: Id::parse("ns").unwrap(),
             expected_interval_s: 60,
+            grace_s: 180,
         });
         (
             PresenceBook::new(Id::parse("s").unwrap(), &[d], Timestamp(0)),

@@ -28,6 +28,7 @@ use crate::devices::{Device, DeviceEntry};
 use crate::journal::JournalConfig;
 use crate::links::{LinkEntry, LinkSpec};
 use crate::sinks::influx::InfluxConfig;
+use crate::upkeep::config::SlaConfig;
 
 /// `[gateway]`: who this gateway is and where it keeps its data.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +74,8 @@ struct ConfigFile {
     link: Vec<LinkEntry>,
     #[serde(default)]
     device: Vec<DeviceEntry>,
+    #[serde(default)]
+    sla: SlaConfig,
 }
 
 /// A loaded, fully validated config.
@@ -86,6 +89,7 @@ pub struct Config {
     pub http: Option<HttpConfig>,
     pub links: Vec<LinkSpec>,
     pub devices: Vec<Arc<Device>>,
+    pub sla: SlaConfig,
 }
 
 impl Config {
@@ -205,6 +209,7 @@ impl ConfigFile {
         let gateway_id = self.gateway.id.clone();
         let mqtt = self.mqtt.into_broker(&gateway_id, problems);
         let devices = check_devices(&self.device, problems);
+        self.sla.check(&devices, problems);
         let mut seen_links = HashSet::new();
         let mut links = Vec::new();
         for entry in self.link {
@@ -242,6 +247,7 @@ impl ConfigFile {
             http: self.http,
             links,
             devices,
+            sla: self.sla,
         }
     }
 }

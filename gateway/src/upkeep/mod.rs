@@ -4,6 +4,9 @@
 //! A clean library for the CLI and the HTTP API: no HTTP, no printing, no
 //! process exit in here.
 
+pub mod config;
 pub mod history;
+pub mod jsonl;
+pub mod render;
 pub mod sla;
 pub mod spans;

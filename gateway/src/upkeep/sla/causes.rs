@@ -12,17 +12,12 @@ use std::collections::HashMap;
 use retrofit_protocols::reading::{AlarmId, Body, EventBody, Reading};
 use retrofit_protocols::{DeviceKind, EventState, Severity, Source, Value};
 
-use super::DeviceSpec;
+use crate::devices::Device;
 use crate::upkeep::spans::Span;
 
 /// Every out-of-service span of `device` (unmerged), given its readings
 /// sorted by `ts`, up to `until` (the window's end).
-pub fn out_of_service(
-    device: &DeviceSpec,
-    readings: &[&Reading],
-    from: i64,
-    until: i64,
-) -> Vec<Span> {
+pub fn out_of_service(device: &Device, readings: &[&Reading], from: i64, until: i64) -> Vec<Span> {
     let mut spans = offline(device, readings, from, until);
     spans.extend(critical_alarms(readings, until));
     if let Some((metric, bad)) = state_metric(device.kind) {
@@ -33,7 +28,7 @@ pub fn out_of_service(
 
 /// Offline spans: from `last_seen + grace` to the next reading. A device
 /// with no reading at or before `from` counts as seen at `from`.
-fn offline(device: &DeviceSpec, readings: &[&Reading], from: i64, until: i64) -> Vec<Span> {
+fn offline(device: &Device, readings: &[&Reading], from: i64, until: i64) -> Vec<Span> {
     let grace = device.grace_ms();
     let mut seen: Vec<i64> = readings
         .iter()

@@ -13,6 +13,7 @@ mod figures;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use retrofit_protocols::reading::{Body, Reading};
 use retrofit_protocols::{DeviceKind, Id, Source, Timestamp};
@@ -22,29 +23,10 @@ pub use self::entrapment::Entrapment;
 pub use self::figures::{Figures, Tally};
 use super::history::History;
 use super::spans::{Span, SpanSet};
+use crate::devices::Device;
 
 /// Default technician arrival target for an entrapment, seconds.
 pub const DEFAULT_ARRIVAL_TARGET_S: u32 = 1800;
-
-/// What the figures need to know about a configured device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceSpec {
-    pub id: Id,
-    pub kind: DeviceKind,
-    pub expected_interval_s: u32,
-    /// Offline after this long without a reading.
-    pub grace_s: u32,
-}
-
-impl DeviceSpec {
-    fn grace_ms(&self) -> i64 {
-        i64::from(self.grace_s) * 1000
-    }
-
-    fn interval_ms(&self) -> i64 {
-        i64::from(self.expected_interval_s.max(1)) * 1000
-    }
-}
 
 /// The window is empty or inverted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -61,7 +43,7 @@ pub struct SlaQuery<'a> {
     pub from: Timestamp,
     pub to: Timestamp,
     /// The devices to report on (already filtered by kind or device).
-    pub devices: &'a [DeviceSpec],
+    pub devices: &'a [Arc<Device>],
     /// Maintenance windows from the config, beside the history's.
     pub planned: &'a [super::history::Maintenance],
     pub arrival_target_s: u32,
@@ -124,7 +106,7 @@ pub fn compute(query: &SlaQuery<'_>, history: &History) -> Result<SlaReport, Bad
 }
 
 /// The maintenance windows covering `spec`, merged.
-fn maintenance(query: &SlaQuery<'_>, history: &History, spec: &DeviceSpec) -> SpanSet {
+fn maintenance(query: &SlaQuery<'_>, history: &History, spec: &Device) -> SpanSet {
     SpanSet::union_of(
         query
             .planned
@@ -136,7 +118,7 @@ fn maintenance(query: &SlaQuery<'_>, history: &History, spec: &DeviceSpec) -> Sp
 }
 
 /// The sums of one device over `window`.
-fn device_tally(spec: &DeviceSpec, readings: &[&Reading], planned: SpanSet, window: Span) -> Tally {
+fn device_tally(spec: &Device, readings: &[&Reading], planned: SpanSet, window: Span) -> Tally {
     let out = SpanSet::union_of(causes::out_of_service(
         spec,
         readings,
@@ -151,7 +133,8 @@ fn device_tally(spec: &DeviceSpec, readings: &[&Reading], planned: SpanSet, wind
         .iter()
         .filter(|s| window.contains(s.start) && !planned.contains(s.start))
         .count() as u64;
-    let expected = (window.len() / spec.interval_ms()) as u64;
+    let interval_ms = i64::from(spec.expected_interval_s.max(1)) * 1000;
+    let expected = (window.len() / interval_ms) as u64;
     Tally {
         window_ms: window.len(),
         maintenance_ms: planned.len(),

@@ -21,16 +21,17 @@ fn id(s: &str) -> Id {
     Id::parse(s).unwrap()
 }
 
-fn spec(device: &str, kind: DeviceKind, interval_s: u32) -> DeviceSpec {
-    DeviceSpec {
+fn spec(device: &str, kind: DeviceKind, interval_s: u32) -> Arc<Device> {
+    Arc::new(Device {
         id: id(device),
         kind,
+        link: id("l"),
         expected_interval_s: interval_s,
         grace_s: 3 * interval_s,
-    }
+    })
 }
 
-fn reading(device: &DeviceSpec, hours: f64, seq: u64, body: Body) -> Reading {
+fn reading(device: &Device, hours: f64, seq: u64, body: Body) -> Reading {
     Reading {
         site: id("s"),
         kind: device.kind,
@@ -65,7 +66,7 @@ fn alarm(name: &str, severity: Severity, state: EventState, alarm_id: &str) -> B
 /// A telemetry reading every `interval_s` in `[from_h, to_h)`, except in
 /// the open gap `(gap.0, gap.1)`, with `state` deciding its metrics.
 fn regular(
-    d: &DeviceSpec,
+    d: &Device,
     (from_h, to_h): (f64, f64),
     gap: Option<(f64, f64)>,
     state: impl Fn(f64) -> Body,
@@ -83,7 +84,7 @@ fn quiet(_: f64) -> Body {
     metrics(&[])
 }
 
-fn report(devices: &[DeviceSpec], history: &History, planned: &[Maintenance]) -> SlaReport {
+fn report(devices: &[Arc<Device>], history: &History, planned: &[Maintenance]) -> SlaReport {
     let query = SlaQuery {
         site: id("s"),
         from: at(0.0),
@@ -136,7 +137,7 @@ fn check(f: &Figures, e: Expect) {
 
 struct Case {
     name: &'static str,
-    devices: Vec<DeviceSpec>,
+    devices: Vec<Arc<Device>>,
     history: History,
     planned: Vec<Maintenance>,
     expect: Expect,

@@ -1,0 +1,102 @@
+//! The upkeep subcommands of the binary (spec §10): `sla`. The binary
+//! edge: it reads files, prints, and turns errors into messages; every
+//! figure comes from the `upkeep` library.
+
+use std::io::{BufReader, Write as _};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use retrofit_gateway::config::Config;
+use retrofit_gateway::devices::Device;
+use retrofit_gateway::upkeep::history::History;
+use retrofit_gateway::upkeep::{jsonl, render, sla};
+use retrofit_protocols::{DeviceKind, Id, Timestamp};
+
+/// How `sla` prints its figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+/// `retrofit-gateway sla` options.
+#[derive(clap::Args)]
+pub struct SlaArgs {
+    #[arg(short, long)]
+    pub config: PathBuf,
+    /// Window start, RFC 3339 (inclusive).
+    #[arg(long)]
+    from: Timestamp,
+    /// Window end, RFC 3339 (exclusive).
+    #[arg(long)]
+    to: Timestamp,
+    /// Only devices of this kind.
+    #[arg(long)]
+    kind: Option<DeviceKind>,
+    /// Only this device.
+    #[arg(long)]
+    device: Option<Id>,
+    /// A history in JSON lines (docs/UPKEEP.md) instead of the gateway's own.
+    #[arg(long)]
+    history: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
+}
+
+/// The configured devices the options select.
+fn selected(
+    config: &Config,
+    kind: Option<DeviceKind>,
+    device: Option<&Id>,
+) -> anyhow::Result<Vec<Arc<Device>>> {
+    if let Some(d) = device {
+        if !config.devices.iter().any(|x| x.id == *d) {
+            bail!("no [[device]] has id {d}");
+        }
+    }
+    Ok(config
+        .devices
+        .iter()
+        .filter(|d| kind.is_none_or(|k| d.kind == k))
+        .filter(|d| device.is_none_or(|id| d.id == *id))
+        .cloned()
+        .collect())
+}
+
+/// Reads a JSON-lines history file.
+fn read_history(path: &PathBuf) -> anyhow::Result<History> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    jsonl::read(BufReader::new(file)).with_context(|| format!("{}", path.display()))
+}
+
+/// `sla`: the service levels of the selected devices over the window.
+pub fn sla(config: &Config, args: &SlaArgs) -> anyhow::Result<()> {
+    let devices = selected(config, args.kind, args.device.as_ref())?;
+    let history = match &args.history {
+        Some(path) => read_history(path)?,
+        None => bail!("the gateway's own history is not kept yet: pass --history FILE.jsonl"),
+    };
+    let planned = config.sla.planned();
+    let query = sla::SlaQuery {
+        site: config.gateway.site.clone(),
+        from: args.from,
+        to: args.to,
+        devices: &devices,
+        planned: &planned,
+        arrival_target_s: config.sla.arrival_target_s,
+    };
+    let report = sla::compute(&query, &history)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        ReportFormat::Table => out.write_all(render::table(&report).as_bytes())?,
+        ReportFormat::Json => {
+            render::json(&report, &mut out)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Csv => render::csv(&report, &mut out)?,
+    }
+    Ok(())
+}
