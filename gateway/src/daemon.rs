@@ -61,10 +61,14 @@ pub async fn run_with_counters(
     shutdown: CancellationToken,
     counters: Arc<Counters>,
 ) -> anyhow::Result<()> {
-    let outputs: Vec<&'static str> = match config.influx {
+    let mut outputs: Vec<&'static str> = match config.influx {
         Some(_) => vec!["mqtt", "influx"],
         None => vec!["mqtt"],
     };
+    let history = open_history(&config).await;
+    if history.is_some() {
+        outputs.push(crate::upkeep::output::OUTPUT_NAME);
+    }
     let (journal, _lock) = open_journal(&config, outputs).await?;
     let identity = Arc::new(GatewayIdentity {
         site: config.gateway.site.clone(),
@@ -75,7 +79,16 @@ pub async fn run_with_counters(
     announce(&intake, &identity, Presence::Online, supervisor::RUNNING).await;
 
     let outputs_stop = CancellationToken::new();
-    let forwarders = start_outputs(&config, &journal, &identity, &outputs_stop);
+    let mut forwarders = start_outputs(&config, &journal, &identity, &outputs_stop);
+    if let Some(store) = history {
+        let sink = move || crate::upkeep::output::HistoryOutput::new(store.clone());
+        let name = crate::upkeep::output::OUTPUT_NAME;
+        let cfg = ForwarderConfig {
+            shutdown_deadline: FLUSH_DEADLINE,
+            ..ForwarderConfig::default()
+        };
+        forwarders.spawn(supervise_output(name, sink, &journal, cfg, &outputs_stop));
+    }
     let presence_stop = CancellationToken::new();
     let book = PresenceBook::new(
         config.gateway.site.clone(),
@@ -136,6 +149,24 @@ async fn open_journal(
     })
     .await
     .context("opening the journal failed")?
+}
+
+/// Opens the kept history on the blocking pool; without it the gateway
+/// still runs (and says so), the journal does not wait for a history
+/// output that is not there.
+async fn open_history(config: &Config) -> Option<crate::upkeep::store::HistoryStore> {
+    let config = config.clone();
+    match tokio::task::spawn_blocking(move || crate::upkeep::open_store(&config)).await {
+        Ok(Ok(store)) => Some(store),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot open the history; it is not kept");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "opening the history failed");
+            None
+        }
+    }
 }
 
 /// Waits up to [`STOP_DEADLINE`] for a stopping task, then aborts it.

@@ -2,7 +2,7 @@
 //!
 //! `run` starts the daemon (SIGTERM/SIGINT drain and exit cleanly),
 //! `check` validates a config, `journal stats` reports the journal, `sla`
-//! computes service levels (see `upkeep_cmd`). This is
+//! and `history export` serve the kept history (see `upkeep_cmd`). This is
 //! the binary edge: errors become messages and exit codes here, nowhere
 //! else.
 //!
@@ -67,6 +67,17 @@ enum Command {
     },
     /// Service levels (availability, failures, MTBF/MTTR, entrapments).
     Sla(upkeep_cmd::SlaArgs),
+    /// The kept history.
+    History {
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HistoryCommand {
+    /// The history of a window as JSON lines (docs/UPKEEP.md).
+    Export(upkeep_cmd::ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -86,6 +97,9 @@ fn main() -> ExitCode {
             command: JournalCommand::Stats { config },
         } => config,
         Command::Sla(args) => &args.config,
+        Command::History {
+            command: HistoryCommand::Export(args),
+        } => &args.config,
     };
     let config = match Config::load(config_path) {
         Ok(c) => c,
@@ -102,6 +116,9 @@ fn main() -> ExitCode {
         Command::Run { .. } => run(config, cli.log_format),
         Command::Journal { .. } => journal_stats(&config),
         Command::Sla(args) => upkeep_cmd::sla(&config, &args),
+        Command::History {
+            command: HistoryCommand::Export(args),
+        } => upkeep_cmd::export(&config, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
-//! The upkeep subcommands of the binary (spec §10): `sla`. The binary
+//! The upkeep subcommands of the binary (spec §10): `sla` and `history
+//! export`. The binary
 //! edge: it reads files, prints, and turns errors into messages; every
 //! figure comes from the `upkeep` library.
 
@@ -10,6 +11,7 @@ use anyhow::{bail, Context as _};
 use retrofit_gateway::config::Config;
 use retrofit_gateway::devices::Device;
 use retrofit_gateway::upkeep::history::History;
+use retrofit_gateway::upkeep::store::FILE_NAME;
 use retrofit_gateway::upkeep::{jsonl, render, sla};
 use retrofit_protocols::{DeviceKind, Id, Timestamp};
 
@@ -72,12 +74,46 @@ fn read_history(path: &PathBuf) -> anyhow::Result<History> {
     jsonl::read(BufReader::new(file)).with_context(|| format!("{}", path.display()))
 }
 
+/// The gateway's own history for the window (and its context).
+fn kept_history(config: &Config, from: Timestamp, to: Timestamp) -> anyhow::Result<History> {
+    let dir = &config.gateway.data_dir;
+    if !dir.join(FILE_NAME).is_file() {
+        bail!("no history in {} (has the gateway run?)", dir.display());
+    }
+    let store = retrofit_gateway::upkeep::open_store(config)
+        .with_context(|| format!("cannot open the history in {}", dir.display()))?;
+    Ok(store.load(&config.gateway.site, from, to)?)
+}
+
+/// `retrofit-gateway history export` options.
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    #[arg(short, long)]
+    pub config: PathBuf,
+    /// Window start, RFC 3339 (inclusive).
+    #[arg(long)]
+    from: Timestamp,
+    /// Window end, RFC 3339 (exclusive).
+    #[arg(long)]
+    to: Timestamp,
+}
+
+/// `history export`: the window and its context as JSON lines on stdout.
+pub fn export(config: &Config, args: &ExportArgs) -> anyhow::Result<()> {
+    if args.to <= args.from {
+        bail!("--to must be after --from");
+    }
+    let history = kept_history(config, args.from, args.to)?;
+    jsonl::write(&history, std::io::BufWriter::new(std::io::stdout().lock()))?;
+    Ok(())
+}
+
 /// `sla`: the service levels of the selected devices over the window.
 pub fn sla(config: &Config, args: &SlaArgs) -> anyhow::Result<()> {
     let devices = selected(config, args.kind, args.device.as_ref())?;
     let history = match &args.history {
         Some(path) => read_history(path)?,
-        None => bail!("the gateway's own history is not kept yet: pass --history FILE.jsonl"),
+        None => kept_history(config, args.from, args.to)?,
     };
     let planned = config.sla.planned();
     let query = sla::SlaQuery {

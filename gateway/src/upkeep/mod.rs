@@ -7,6 +7,16 @@
 pub mod config;
 pub mod history;
 pub mod jsonl;
+pub mod output;
 pub mod render;
 pub mod sla;
 pub mod spans;
+pub mod store;
+
+/// Opens the kept history of `config`'s data directory with its bound.
+pub fn open_store(
+    config: &crate::config::Config,
+) -> Result<store::HistoryStore, store::StoreError> {
+    let bound = store::Bound::new(config.sla.retention_days, config.sla.max_bytes);
+    store::HistoryStore::open(&config.gateway.data_dir, bound)
+}

@@ -80,7 +80,7 @@ fn critical_alarms(readings: &[&Reading], until: i64) -> Vec<Span> {
 
 /// The state metric that puts a device of `kind` out of service, and its
 /// out-of-service values.
-fn state_metric(kind: DeviceKind) -> Option<(&'static str, &'static [&'static str])> {
+pub(crate) fn state_metric(kind: DeviceKind) -> Option<(&'static str, &'static [&'static str])> {
     match kind {
         DeviceKind::Elevator => Some(("mode", &["out_of_service"])),
         DeviceKind::EvCharger => Some(("status", &["faulted", "unavailable"])),

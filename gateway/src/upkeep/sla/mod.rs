@@ -19,6 +19,7 @@ use retrofit_protocols::reading::{Body, Reading};
 use retrofit_protocols::{DeviceKind, Id, Source, Timestamp};
 use serde::Serialize;
 
+pub(crate) use self::causes::state_metric;
 pub use self::entrapment::Entrapment;
 pub use self::figures::{Figures, Tally};
 use super::history::History;
