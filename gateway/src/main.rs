@@ -2,7 +2,8 @@
 //!
 //! `run` starts the daemon (SIGTERM/SIGINT drain and exit cleanly),
 //! `check` validates a config, `journal stats` reports the journal, `sla`
-//! and `history export` serve the kept history (see `upkeep_cmd`). This is
+//! `history export` and `alarm ack|arrive` serve the kept history (see
+//! `upkeep_cmd`). This is
 //! the binary edge: errors become messages and exit codes here, nowhere
 //! else.
 //!
@@ -19,6 +20,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use retrofit_gateway::config::Config;
 use retrofit_gateway::journal::{ClassCounts, Journal, Lane, RecordClass};
+use retrofit_gateway::upkeep::store::Action;
 use tokio_util::sync::CancellationToken;
 
 mod upkeep_cmd;
@@ -72,6 +74,19 @@ enum Command {
         #[command(subcommand)]
         command: HistoryCommand,
     },
+    /// A technician's acknowledgement of, or arrival at, an alarm.
+    Alarm {
+        #[command(subcommand)]
+        command: AlarmCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AlarmCommand {
+    /// Acknowledge an alarm.
+    Ack(upkeep_cmd::MarkArgs),
+    /// A technician arrived on site for an alarm.
+    Arrive(upkeep_cmd::MarkArgs),
 }
 
 #[derive(Subcommand)]
@@ -100,6 +115,9 @@ fn main() -> ExitCode {
         Command::History {
             command: HistoryCommand::Export(args),
         } => &args.config,
+        Command::Alarm {
+            command: AlarmCommand::Ack(args) | AlarmCommand::Arrive(args),
+        } => &args.config,
     };
     let config = match Config::load(config_path) {
         Ok(c) => c,
@@ -119,6 +137,10 @@ fn main() -> ExitCode {
         Command::History {
             command: HistoryCommand::Export(args),
         } => upkeep_cmd::export(&config, &args),
+        Command::Alarm { command } => match command {
+            AlarmCommand::Ack(args) => upkeep_cmd::mark(&config, Action::Acknowledge, &args),
+            AlarmCommand::Arrive(args) => upkeep_cmd::mark(&config, Action::Arrive, &args),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

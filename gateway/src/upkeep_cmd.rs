@@ -1,5 +1,5 @@
-//! The upkeep subcommands of the binary (spec §10): `sla` and `history
-//! export`. The binary
+//! The upkeep subcommands of the binary (spec §10): `sla`, `history
+//! export` and `alarm ack|arrive`. The binary
 //! edge: it reads files, prints, and turns errors into messages; every
 //! figure comes from the `upkeep` library.
 
@@ -11,8 +11,9 @@ use anyhow::{bail, Context as _};
 use retrofit_gateway::config::Config;
 use retrofit_gateway::devices::Device;
 use retrofit_gateway::upkeep::history::History;
-use retrofit_gateway::upkeep::store::FILE_NAME;
+use retrofit_gateway::upkeep::store::{Action, FILE_NAME};
 use retrofit_gateway::upkeep::{jsonl, render, sla};
+use retrofit_protocols::reading::AlarmId;
 use retrofit_protocols::{DeviceKind, Id, Timestamp};
 
 /// How `sla` prints its figures.
@@ -134,5 +135,42 @@ pub fn sla(config: &Config, args: &SlaArgs) -> anyhow::Result<()> {
         }
         ReportFormat::Csv => render::csv(&report, &mut out)?,
     }
+    Ok(())
+}
+
+/// `retrofit-gateway alarm ack|arrive` options.
+#[derive(clap::Args)]
+pub struct MarkArgs {
+    #[arg(short, long)]
+    pub config: PathBuf,
+    /// The alarm, as in the event's `alarm_id`.
+    #[arg(value_parser = parse_alarm_id)]
+    alarm_id: AlarmId,
+    /// Who acknowledges or arrives.
+    #[arg(long)]
+    by: String,
+    /// When (RFC 3339); now by default.
+    #[arg(long)]
+    at: Option<Timestamp>,
+}
+
+fn parse_alarm_id(s: &str) -> Result<AlarmId, String> {
+    AlarmId::parse(s).map_err(|e| e.to_string())
+}
+
+/// `alarm ack` / `alarm arrive`: records the mark and prints the alarm.
+pub fn mark(config: &Config, action: Action, args: &MarkArgs) -> anyhow::Result<()> {
+    if args.by.trim().is_empty() {
+        bail!("--by must name someone");
+    }
+    let store = retrofit_gateway::upkeep::open_store(config).with_context(|| {
+        format!(
+            "cannot open the history in {}",
+            config.gateway.data_dir.display()
+        )
+    })?;
+    let at = args.at.unwrap_or_else(retrofit_gateway::clock::now);
+    let alarm = store.mark(action, &args.alarm_id, &args.by, at)?;
+    println!("{}", serde_json::to_string(&alarm)?);
     Ok(())
 }

@@ -193,3 +193,60 @@ fn bad_history_and_options_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no [[device]] has id ghost"));
 }
+
+fn run(f: &Files, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_retrofit-gateway"))
+        .args(args)
+        .arg("-c")
+        .arg(&f.config)
+        .output()
+        .unwrap()
+}
+
+/// A technician on the console: `alarm ack` and `alarm arrive` on an
+/// entrapment in the gateway's history; the arrival shows in `sla`.
+#[test]
+fn alarm_ack_and_arrive_from_the_console() {
+    use retrofit_gateway::upkeep::store::{Bound, HistoryStore};
+    use retrofit_protocols::reading::Reading;
+    let f = files("");
+    let data = f.config.parent().unwrap().join("data");
+    let store = HistoryStore::open(&data, Bound::new(400, 1 << 30)).unwrap();
+    let raised = Reading::from_json(entrapment(60, "raised", 9000).as_bytes()).unwrap();
+    store.record(&[raised]).unwrap();
+    drop(store);
+
+    let id = "lift-1.entrapment.9000";
+    let ack = run(&f, &["alarm", "ack", id, "--by", "li", "--at", &t(62)]);
+    assert!(
+        ack.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ack.stderr)
+    );
+    let alarm: serde_json::Value = serde_json::from_slice(&ack.stdout).unwrap();
+    assert_eq!(alarm["stage"], "acknowledged");
+    assert_eq!(alarm["acknowledged"]["by"], "li");
+    let arrive = run(&f, &["alarm", "arrive", id, "--by", "wang", "--at", &t(95)]);
+    let alarm: serde_json::Value = serde_json::from_slice(&arrive.stdout).unwrap();
+    assert_eq!(alarm["stage"], "arrived");
+    assert_eq!(alarm["arrived"]["at"], t(95));
+
+    let out = run(
+        &f,
+        &["sla", "--format", "json", "--from", &t(0), "--to", &t(600)],
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &r["entrapments"][0];
+    assert_eq!(e["arrived_at"], t(95));
+    close(&e["arrival_s"], 35.0 * 60.0);
+    assert_eq!(e["compliant"], false, "35 min is over the 30 min target");
+
+    let ghost = run(
+        &f,
+        &["alarm", "arrive", "lift-1.entrapment.1", "--by", "wang"],
+    );
+    assert!(!ghost.status.success());
+    assert!(String::from_utf8_lossy(&ghost.stderr).contains("no alarm lift-1.entrapment.1"));
+    let bad = run(&f, &["alarm", "ack", "lift/1#", "--by", "wang"]);
+    assert!(!bad.status.success());
+}

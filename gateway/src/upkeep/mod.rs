@@ -4,6 +4,7 @@
 //! A clean library for the CLI and the HTTP API: no HTTP, no printing, no
 //! process exit in here.
 
+pub mod alarms;
 pub mod config;
 pub mod history;
 pub mod jsonl;

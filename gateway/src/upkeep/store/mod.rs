@@ -9,6 +9,7 @@
 //! alarm. It never blocks the async runtime itself: callers run it on the
 //! blocking pool.
 
+mod alarm_ops;
 mod bound;
 mod load;
 mod schema;
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
+pub use self::alarm_ops::{Action, AlarmError};
 pub use self::bound::{Bound, DropCounts};
 pub use self::schema::FILE_NAME;
 

@@ -198,3 +198,44 @@ fn the_bound_drops_the_oldest_counts_them_and_keeps_open_alarms() {
         "the open alarm is never dropped"
     );
 }
+
+#[test]
+fn ack_and_arrive_follow_the_alarm_and_refuse_unknown_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, 1 << 30);
+    let lift = DeviceKind::Elevator;
+    s.record(&[
+        reading("lift-1", lift, 1, 1, alarm("lift-1", 1, EventState::Raised)),
+        reading("lift-1", lift, 2, 2, alarm("lift-1", 2, EventState::Raised)),
+        reading(
+            "lift-1",
+            lift,
+            3,
+            3,
+            alarm("lift-1", 2, EventState::Cleared),
+        ),
+    ])
+    .unwrap();
+    let id1 = AlarmId::parse("lift-1.entrapment.1").unwrap();
+    let a = s
+        .mark(Action::Acknowledge, &id1, "li", Timestamp(4 * MIN))
+        .unwrap();
+    assert_eq!(a.stage, crate::upkeep::alarms::Stage::Acknowledged);
+    assert_eq!(a.acknowledged.unwrap().by.as_str(), "li");
+    let a = s
+        .mark(Action::Arrive, &id1, "wang", Timestamp(9 * MIN))
+        .unwrap();
+    assert_eq!(a.stage, crate::upkeep::alarms::Stage::Arrived);
+    let active = s.active_alarms().unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].alarm_id, id1);
+    assert_eq!(active[0].arrived.as_ref().unwrap().at, Timestamp(9 * MIN));
+    let ghost = AlarmId::parse("lift-1.entrapment.77").unwrap();
+    assert!(matches!(
+        s.mark(Action::Arrive, &ghost, "wang", Timestamp(0)),
+        Err(AlarmError::NotFound(_))
+    ));
+    // The arrival is in the history the service levels read.
+    let h = s.load(&id("s"), Timestamp(0), Timestamp(60 * MIN)).unwrap();
+    assert_eq!(h.first_arrival(&id1), Some(Timestamp(9 * MIN)));
+}
