@@ -80,7 +80,7 @@ pub async fn run_with_counters(
 
     let outputs_stop = CancellationToken::new();
     let mut forwarders = start_outputs(&config, &journal, &identity, &outputs_stop);
-    if let Some(store) = history {
+    if let Some(store) = history.clone() {
         let sink = move || crate::upkeep::output::HistoryOutput::new(store.clone());
         let name = crate::upkeep::output::OUTPUT_NAME;
         let cfg = ForwarderConfig {
@@ -96,6 +96,10 @@ pub async fn run_with_counters(
         crate::clock::now(),
     );
     let (feed, presence_task) = presence::start(book, intake.clone(), presence_stop.clone());
+    let rule_book = crate::upkeep::rules::task::book_for(&config, history.as_ref());
+    let (rules, rules_task) =
+        crate::upkeep::rules::task::start(rule_book, intake.clone(), presence_stop.clone());
+    let feed = feed.with_rules(rules);
     let links_stop = CancellationToken::new();
     let (health_tx, health) = mpsc::unbounded_channel();
     let reporter = tokio::spawn(report_link_health(health, intake.clone()));
@@ -117,6 +121,7 @@ pub async fn run_with_counters(
     stop_within(reporter, "link health report").await;
     presence_stop.cancel();
     stop_within(presence_task, "presence").await;
+    stop_within(rules_task, "rules").await;
     announce_offline(&intake, &identity).await;
     drop(intake);
     let written = writer.await.context("intake writer failed")?;

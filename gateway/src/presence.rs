@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::devices::Device;
 use crate::intake::{record_of, Intake, Submission};
+use crate::upkeep::rules::task::RulesFeed;
 
 struct Tracked {
     device: Arc<Device>,
@@ -175,16 +176,35 @@ fn offline_event(
     )
 }
 
-/// Feeds a [`PresenceBook`] from the links and publishes its transitions.
+/// Feeds a [`PresenceBook`] (and the gateway-side rules, when set) from
+/// the links and publishes its transitions.
 #[derive(Clone)]
 pub struct PresenceFeed {
     tx: mpsc::UnboundedSender<(Id, Timestamp)>,
+    rules: Option<RulesFeed>,
 }
 
 impl PresenceFeed {
-    /// Reports an accepted reading.
+    /// Reports that `device` was heard from.
     pub fn seen(&self, device: &Id, ts: Timestamp) {
         let _ = self.tx.send((device.clone(), ts));
+    }
+
+    /// Reports an accepted reading: the device was seen, and the rules
+    /// look at it.
+    pub fn accepted(&self, reading: &Reading) {
+        self.seen(&reading.device, reading.ts);
+        if let Some(rules) = &self.rules {
+            rules.observe(reading);
+        }
+    }
+
+    /// Also hands every accepted reading to the gateway-side rules.
+    pub fn with_rules(self, rules: RulesFeed) -> Self {
+        Self {
+            rules: Some(rules),
+            ..self
+        }
     }
 }
 
@@ -212,7 +232,7 @@ pub fn start(
             }
         }
     });
-    (PresenceFeed { tx }, task)
+    (PresenceFeed { tx, rules: None }, task)
 }
 
 #[cfg(test)]

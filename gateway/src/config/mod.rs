@@ -29,6 +29,7 @@ use crate::journal::JournalConfig;
 use crate::links::{LinkEntry, LinkSpec};
 use crate::sinks::influx::InfluxConfig;
 use crate::upkeep::config::SlaConfig;
+use crate::upkeep::rules::config::{Rule, RuleEntry};
 
 /// `[gateway]`: who this gateway is and where it keeps its data.
 #[derive(Debug, Clone, Deserialize)]
@@ -76,6 +77,8 @@ struct ConfigFile {
     device: Vec<DeviceEntry>,
     #[serde(default)]
     sla: SlaConfig,
+    #[serde(default)]
+    rule: Vec<RuleEntry>,
 }
 
 /// A loaded, fully validated config.
@@ -90,6 +93,7 @@ pub struct Config {
     pub links: Vec<LinkSpec>,
     pub devices: Vec<Arc<Device>>,
     pub sla: SlaConfig,
+    pub rules: Vec<Rule>,
 }
 
 impl Config {
@@ -210,6 +214,11 @@ impl ConfigFile {
         let mqtt = self.mqtt.into_broker(&gateway_id, problems);
         let devices = check_devices(&self.device, problems);
         self.sla.check(&devices, problems);
+        let rules = self
+            .rule
+            .iter()
+            .filter_map(|r| r.check(&devices, problems))
+            .collect();
         let mut seen_links = HashSet::new();
         let mut links = Vec::new();
         for entry in self.link {
@@ -248,6 +257,7 @@ impl ConfigFile {
             links,
             devices,
             sla: self.sla,
+            rules,
         }
     }
 }

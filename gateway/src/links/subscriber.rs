@@ -47,10 +47,10 @@ impl LinkContext {
         origin: &str,
         input: &[u8],
     ) -> NewRecord {
-        match result {
+        match result.and_then(crate::upkeep::rules::in_range) {
             Ok(reading) => {
                 self.counters.accepted(self.source.as_str());
-                self.presence.seen(&reading.device, reading.ts);
+                self.presence.accepted(&reading);
                 record_of(&reading)
             }
             Err(rejection) => {
