@@ -311,7 +311,7 @@ const PHYSICAL_RANGES: &[(&str, f64, f64)] = &[
     ("battery_pct", 0.0, 100.0),
     ("soc_pct", 0.0, 100.0),
     ("load_pct", 0.0, 200.0),
-    ("level_m", 0.0, 100.0),
+    ("level_m", 0.0, f64::MAX),
     ("rain_mm_h", 0.0, 1000.0),
     ("rain_mm_total", 0.0, f64::MAX),
     ("energy_wh", 0.0, f64::MAX),
