@@ -90,11 +90,14 @@ pub async fn run_with_counters(
         forwarders.spawn(supervise_output(name, sink, &journal, cfg, &outputs_stop));
     }
     let presence_stop = CancellationToken::new();
-    let book = PresenceBook::new(
+    let mut book = PresenceBook::new(
         config.gateway.site.clone(),
         &config.devices,
         crate::clock::now(),
     );
+    if let Some(store) = &history {
+        crate::upkeep::restore_presence(&mut book, store);
+    }
     let (feed, presence_task) = presence::start(book, intake.clone(), presence_stop.clone());
     let rule_book = crate::upkeep::rules::task::book_for(&config, history.as_ref());
     let (rules, rules_task) =

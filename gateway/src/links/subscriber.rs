@@ -142,6 +142,7 @@ pub async fn run_subscriber(
             Ok((session, _)) => {
                 backoff.reset();
                 tracing::info!(link = %ctx.link, broker = %broker.url, "link connected");
+                ctx.presence.link(&ctx.link, true);
                 let mut link = Subscription {
                     session,
                     handler: &handler,
@@ -156,6 +157,7 @@ pub async fn run_subscriber(
             }
             Err(e) => e,
         };
+        ctx.presence.link(&ctx.link, false);
         let wait = backoff.next_delay(None);
         tracing::warn!(link = %ctx.link, error = %error, retry_in = ?wait, "link connection lost");
         tokio::select! {

@@ -22,3 +22,17 @@ pub fn open_store(
     let bound = store::Bound::new(config.sla.retention_days, config.sla.max_bytes);
     store::HistoryStore::open(&config.gateway.data_dir, bound)
 }
+
+/// Takes back into `book` each device's presence from the kept history.
+pub fn restore_presence(book: &mut crate::presence::PresenceBook, store: &store::HistoryStore) {
+    match store.presence_snapshot() {
+        Ok(snapshot) => {
+            for (device, s) in snapshot {
+                book.restore(&device, s.last_seen, s.presence, s.offline_alarm);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read presence from the history; devices start unknown")
+        }
+    }
+}

@@ -12,6 +12,7 @@
 mod alarm_ops;
 mod bound;
 mod load;
+mod presence;
 mod schema;
 mod write;
 
@@ -22,6 +23,7 @@ use rusqlite::Connection;
 
 pub use self::alarm_ops::{Action, AlarmError};
 pub use self::bound::{Bound, DropCounts};
+pub use self::presence::PresenceSnapshot;
 pub use self::schema::FILE_NAME;
 
 /// The history could not be read or written.
