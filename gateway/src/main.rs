@@ -69,6 +69,8 @@ enum Command {
     },
     /// Service levels (availability, failures, MTBF/MTTR, entrapments).
     Sla(upkeep_cmd::SlaArgs),
+    /// The monthly upkeep report (HTML or CSV).
+    Report(upkeep_cmd::ReportArgs),
     /// The kept history.
     History {
         #[command(subcommand)]
@@ -112,6 +114,7 @@ fn main() -> ExitCode {
             command: JournalCommand::Stats { config },
         } => config,
         Command::Sla(args) => &args.config,
+        Command::Report(args) => &args.config,
         Command::History {
             command: HistoryCommand::Export(args),
         } => &args.config,
@@ -134,6 +137,7 @@ fn main() -> ExitCode {
         Command::Run { .. } => run(config, cli.log_format),
         Command::Journal { .. } => journal_stats(&config),
         Command::Sla(args) => upkeep_cmd::sla(&config, &args),
+        Command::Report(args) => upkeep_cmd::report(&config, &args),
         Command::History {
             command: HistoryCommand::Export(args),
         } => upkeep_cmd::export(&config, &args),

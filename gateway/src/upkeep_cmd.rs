@@ -1,5 +1,5 @@
-//! The upkeep subcommands of the binary (spec §10): `sla`, `history
-//! export` and `alarm ack|arrive`. The binary
+//! The upkeep subcommands of the binary (spec §10): `sla`, `report`,
+//! `history export` and `alarm ack|arrive`. The binary
 //! edge: it reads files, prints, and turns errors into messages; every
 //! figure comes from the `upkeep` library.
 
@@ -12,7 +12,7 @@ use retrofit_gateway::config::Config;
 use retrofit_gateway::devices::Device;
 use retrofit_gateway::upkeep::history::History;
 use retrofit_gateway::upkeep::store::{Action, FILE_NAME};
-use retrofit_gateway::upkeep::{jsonl, render, sla};
+use retrofit_gateway::upkeep::{jsonl, render, report, sla};
 use retrofit_protocols::reading::AlarmId;
 use retrofit_protocols::{DeviceKind, Id, Timestamp};
 
@@ -109,23 +109,39 @@ pub fn export(config: &Config, args: &ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `sla`: the service levels of the selected devices over the window.
-pub fn sla(config: &Config, args: &SlaArgs) -> anyhow::Result<()> {
-    let devices = selected(config, args.kind, args.device.as_ref())?;
-    let history = match &args.history {
+/// The service levels of `devices` over the window, from a history file
+/// or the kept history.
+fn compute(
+    config: &Config,
+    devices: &[Arc<Device>],
+    (from, to): (Timestamp, Timestamp),
+    history: Option<&PathBuf>,
+) -> anyhow::Result<sla::SlaReport> {
+    let history = match history {
         Some(path) => read_history(path)?,
-        None => kept_history(config, args.from, args.to)?,
+        None => kept_history(config, from, to)?,
     };
     let planned = config.sla.planned();
     let query = sla::SlaQuery {
         site: config.gateway.site.clone(),
-        from: args.from,
-        to: args.to,
-        devices: &devices,
+        from,
+        to,
+        devices,
         planned: &planned,
         arrival_target_s: config.sla.arrival_target_s,
     };
-    let report = sla::compute(&query, &history)?;
+    Ok(sla::compute(&query, &history)?)
+}
+
+/// `sla`: the service levels of the selected devices over the window.
+pub fn sla(config: &Config, args: &SlaArgs) -> anyhow::Result<()> {
+    let devices = selected(config, args.kind, args.device.as_ref())?;
+    let report = compute(
+        config,
+        &devices,
+        (args.from, args.to),
+        args.history.as_ref(),
+    )?;
     let mut out = std::io::stdout().lock();
     match args.format {
         ReportFormat::Table => out.write_all(render::table(&report).as_bytes())?,
@@ -134,6 +150,43 @@ pub fn sla(config: &Config, args: &SlaArgs) -> anyhow::Result<()> {
             writeln!(out)?;
         }
         ReportFormat::Csv => render::csv(&report, &mut out)?,
+    }
+    Ok(())
+}
+
+/// How `report` writes the month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MonthFormat {
+    Html,
+    Csv,
+}
+
+/// `retrofit-gateway report` options.
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    #[arg(short, long)]
+    pub config: PathBuf,
+    /// The month, YYYY-MM (UTC).
+    #[arg(long)]
+    month: String,
+    #[arg(long, value_enum, default_value_t = MonthFormat::Html)]
+    format: MonthFormat,
+    /// A history in JSON lines instead of the gateway's own.
+    #[arg(long)]
+    history: Option<PathBuf>,
+}
+
+/// `report`: the monthly upkeep report on stdout.
+pub fn report(config: &Config, args: &ReportArgs) -> anyhow::Result<()> {
+    let window = report::month_window(&args.month)?;
+    let mut r = compute(config, &config.devices, window, args.history.as_ref())?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        MonthFormat::Html => out.write_all(report::html(&r, &args.month).as_bytes())?,
+        MonthFormat::Csv => {
+            r.devices = report::worst_first(&r).into_iter().cloned().collect();
+            render::csv(&r, &mut out)?;
+        }
     }
     Ok(())
 }

@@ -250,3 +250,60 @@ fn alarm_ack_and_arrive_from_the_console() {
     let bad = run(&f, &["alarm", "ack", "lift/1#", "--by", "wang"]);
     assert!(!bad.status.success());
 }
+
+/// `report --month`: a self-contained bilingual page with the worst
+/// devices first, each entrapment with its arrival, a chart per kind; and
+/// the same figures as CSV.
+#[test]
+fn monthly_report_in_html_and_csv() {
+    let f = files(&timeline());
+    let report = |format: &str| {
+        let out = run(
+            &f,
+            &[
+                "report",
+                "--month",
+                "2026-11",
+                "--format",
+                format,
+                "--history",
+                f.history.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let html = report("html");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for needle in [
+        "月度运维报告",
+        "Monthly upkeep report",
+        "电梯 elevator",
+        "排水 drainage",
+        "<svg",
+        "困人事件 Entrapments",
+        &t(70),
+        "是 yes",
+    ] {
+        assert!(html.contains(needle), "no {needle:?} in the page");
+    }
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
+        "self-contained"
+    );
+    let csv = report("csv");
+    let devices: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(2))
+        .filter(|d| !d.is_empty())
+        .collect();
+    assert_eq!(devices, ["well-1", "lift-1"], "worst first:\n{csv}");
+    let bad = run(&f, &["report", "--month", "2026-13"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("month must be YYYY-MM"));
+}

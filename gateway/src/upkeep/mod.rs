@@ -10,6 +10,7 @@ pub mod history;
 pub mod jsonl;
 pub mod output;
 pub mod render;
+pub mod report;
 pub mod rules;
 pub mod sla;
 pub mod spans;
