@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod demo;
 pub mod demo_stats;
+pub mod demo_upkeep;
 pub mod duration_arg;
 pub mod embedded_broker;
 pub mod fleet;
