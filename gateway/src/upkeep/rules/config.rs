@@ -12,13 +12,15 @@
 //! type = "battery_low"       # below_pct, hysteresis_pct
 //! [[rule]]
 //! type = "blockage_suspected" # rain_device, rise_m, within_s
+//! [[rule]]
+//! type = "stale"             # metric, after_s
 //! ```
 //!
 //! Plain data; it never evaluates a reading.
 
 use std::sync::Arc;
 
-use retrofit_protocols::{DeviceKind, Id};
+use retrofit_protocols::{DeviceKind, Id, MetricName};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -43,6 +45,12 @@ pub struct RuleEntry {
     pub rain_device: Option<Spanned<Id>>,
     pub rise_m: Option<f64>,
     pub within_s: Option<u32>,
+    pub metric: Option<MetricName>,
+    pub after_s: Option<u32>,
+    /// Flapping damper: clear only once the condition has been gone this
+    /// long (on reading timestamps). Default 0.
+    #[serde(default)]
+    pub clear_after_s: u32,
 }
 
 /// What a rule watches for.
@@ -61,6 +69,8 @@ pub enum RuleKind {
     /// `blockage_suspected` (major): `level_m` up by `rise_m` within
     /// `within_s` while the rain gauge `rain_device` reads no rain.
     BlockageSuspected { rise_m: f64, within_s: u32 },
+    /// `stale` (minor): no reading of `metric` arrived for `after_s`.
+    Stale { after_s: u32 },
 }
 
 /// A checked rule.
@@ -70,6 +80,10 @@ pub struct Rule {
     pub kind: Option<DeviceKind>,
     pub rain_device: Option<Id>,
     pub what: RuleKind,
+    /// The metric a `stale` rule watches.
+    pub metric: Option<MetricName>,
+    /// Clear only after the condition has been gone this long, ms.
+    pub clear_after_ms: i64,
 }
 
 impl Rule {
@@ -135,11 +149,18 @@ impl RuleEntry {
                     return None;
                 }
             },
+            "stale" => match (&self.metric, self.after_s.filter(|s| *s > 0)) {
+                (Some(_), Some(after_s)) => RuleKind::Stale { after_s },
+                _ => {
+                    problems.at(at, "stale needs metric and after_s > 0");
+                    return None;
+                }
+            },
             other => {
                 problems.at(
                     at,
                     format!(
-                        "unknown rule type {other:?} (high_water, battery_low, blockage_suspected)"
+                        "unknown rule type {other:?} (high_water, battery_low, blockage_suspected, stale)"
                     ),
                 );
                 return None;
@@ -150,6 +171,8 @@ impl RuleEntry {
             kind: self.kind,
             rain_device: self.rain_device.as_ref().map(|d| d.get_ref().clone()),
             what,
+            metric: self.metric.clone(),
+            clear_after_ms: i64::from(self.clear_after_s) * 1000,
         })
     }
 }

@@ -11,6 +11,7 @@
 //! is pure (no clock, no I/O); [`task`] runs it.
 
 pub mod config;
+mod stale;
 pub mod task;
 #[cfg(test)]
 mod tests;
@@ -20,7 +21,9 @@ use std::sync::Arc;
 
 use retrofit_protocols::metric::physical_range;
 use retrofit_protocols::reading::{AlarmId, Body, BoundedText, EventBody, Reading};
-use retrofit_protocols::{EventName, EventState, Id, KnownEvent, Severity, Source, Value};
+use retrofit_protocols::{
+    EventName, EventState, Id, KnownEvent, MetricName, Severity, Source, Value,
+};
 
 use self::config::{Rule, RuleKind};
 use crate::devices::Device;
@@ -48,6 +51,7 @@ pub const RULE_EVENTS: &[KnownEvent] = &[
     KnownEvent::HighWater,
     KnownEvent::BatteryLow,
     KnownEvent::BlockageSuspected,
+    KnownEvent::Stale,
 ];
 
 /// An alarm a rule holds raised.
@@ -66,6 +70,13 @@ pub struct RuleBook {
     levels: HashMap<Id, VecDeque<(i64, f64)>>,
     /// Latest `rain_mm_h` per rain gauge.
     rain: HashMap<Id, f64>,
+    /// Since when an active alarm's condition has been gone (damping).
+    clearing: HashMap<(Id, KnownEvent), i64>,
+    /// When each watched metric of each device last arrived (gateway
+    /// clock), for `stale`.
+    fresh: HashMap<(Id, MetricName), i64>,
+    /// When the book started watching (gateway clock).
+    started: Option<i64>,
 }
 
 /// Which number of the derived `seq` a rule's alarm takes.
@@ -73,8 +84,13 @@ fn slot(event: KnownEvent) -> u64 {
     match event {
         KnownEvent::HighWater => 1,
         KnownEvent::BatteryLow => 2,
+        KnownEvent::Stale => 4,
         _ => 3,
     }
+}
+
+fn has(r: &Reading, metric: &MetricName) -> bool {
+    matches!(&r.body, Body::Telemetry(m) if m.iter().any(|(n, _)| n == metric))
 }
 
 fn number(r: &Reading, metric: &str) -> Option<f64> {
@@ -95,6 +111,9 @@ impl RuleBook {
             active: HashMap::new(),
             levels: HashMap::new(),
             rain: HashMap::new(),
+            clearing: HashMap::new(),
+            fresh: HashMap::new(),
+            started: None,
         }
     }
 
@@ -105,7 +124,8 @@ impl RuleBook {
     }
 
     /// The alarm readings `reading` calls for.
-    pub fn observe(&mut self, reading: &Reading) -> Vec<Reading> {
+    /// The alarm readings `reading`, arriving at `now_ms`, calls for.
+    pub fn observe(&mut self, reading: &Reading, now_ms: i64) -> Vec<Reading> {
         if let Some(rain) = number(reading, "rain_mm_h") {
             self.rain.insert(reading.device.clone(), rain);
         }
@@ -136,6 +156,14 @@ impl RuleBook {
                         format!("{} = {x}", self.metric_of(&rule)),
                     )
                 }
+                RuleKind::Stale { .. } => {
+                    let Some(metric) = rule.metric.as_ref().filter(|m| has(reading, m)) else {
+                        continue;
+                    };
+                    self.fresh
+                        .insert((device.id.clone(), metric.clone()), now_ms);
+                    (KnownEvent::Stale, None, format!("{metric} reported again"))
+                }
                 RuleKind::BlockageSuspected { rise_m, within_s } => {
                     let Some(level) = number(reading, "level_m") else {
                         continue;
@@ -154,7 +182,7 @@ impl RuleBook {
                     )
                 }
             };
-            out.extend(self.transition(reading, event, wanted, &detail));
+            out.extend(self.transition(reading, (event, rule.clear_after_ms), wanted, &detail));
         }
         out
     }
@@ -171,6 +199,7 @@ impl RuleBook {
             RuleKind::HighWater { .. } => KnownEvent::HighWater,
             RuleKind::BatteryLow { .. } => KnownEvent::BatteryLow,
             RuleKind::BlockageSuspected { .. } => KnownEvent::BlockageSuspected,
+            RuleKind::Stale { .. } => KnownEvent::Stale,
         }
     }
 
@@ -186,18 +215,32 @@ impl RuleBook {
         level - low
     }
 
+    /// Whether the active alarm `key` may clear at `ts`: its condition
+    /// has been gone for `hold_ms` (flapping damper).
+    fn may_clear(&mut self, key: &(Id, KnownEvent), ts: i64, hold_ms: i64) -> bool {
+        let since = *self.clearing.entry(key.clone()).or_insert(ts);
+        ts - since >= hold_ms
+    }
+
     /// Moves the alarm `event` of the reading's device to `wanted` (None:
-    /// not raised), returning the event reading if anything changed.
+    /// not raised), clearing only after `hold_ms` without the condition;
+    /// returns the event reading if anything changed.
     fn transition(
         &mut self,
         r: &Reading,
-        event: KnownEvent,
+        (event, hold_ms): (KnownEvent, i64),
         wanted: Option<Severity>,
         detail: &str,
     ) -> Option<Reading> {
         let key = (r.device.clone(), event);
         let name = EventName::from(event);
-        let (state, active) = match (self.active.get(&key).cloned(), wanted) {
+        let current = self.active.get(&key).cloned();
+        if wanted.is_some() {
+            self.clearing.remove(&key);
+        } else if current.is_some() && !self.may_clear(&key, r.ts.as_millis(), hold_ms) {
+            return None;
+        }
+        let (state, active) = match (current, wanted) {
             (None, None) => return None,
             (Some(a), Some(s)) if a.severity == s => return None,
             (None, Some(s)) => {
@@ -214,6 +257,7 @@ impl RuleBook {
             (Some(a), None) => (EventState::Cleared, a),
         };
         if state == EventState::Cleared {
+            self.clearing.remove(&key);
             self.active.remove(&key);
         } else {
             self.active.insert(key, active.clone());
@@ -258,6 +302,6 @@ fn level_severity(rule: RuleKind, now: Option<Severity>, x: f64) -> Option<Sever
             below_pct: b,
             hysteresis_pct: h,
         } => (x < b || (now.is_some() && x < b + h)).then_some(Severity::Minor),
-        RuleKind::BlockageSuspected { .. } => None,
+        RuleKind::BlockageSuspected { .. } | RuleKind::Stale { .. } => None,
     }
 }

@@ -34,13 +34,16 @@ pub fn start(
 ) -> (RulesFeed, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Reading>();
     let task = tokio::spawn(async move {
+        let site = intake.identity().site.clone();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
-            let reading = tokio::select! {
+            let now = crate::clock::now();
+            let alarms = tokio::select! {
                 _ = stop.cancelled() => return,
-                Some(r) = rx.recv() => r,
+                _ = tick.tick() => book.tick(&site, now),
+                Some(r) = rx.recv() => book.observe(&r, now.as_millis()),
                 else => return,
             };
-            let alarms = book.observe(&reading);
             if alarms.is_empty() {
                 continue;
             }

@@ -36,12 +36,17 @@ fn rule(what: RuleKind) -> Rule {
         kind: Some(DeviceKind::Drainage),
         rain_device: Some(id("rain-1")),
         what,
+        metric: None,
+        clear_after_ms: 0,
     }
 }
 
 /// `event:state:severity` of each alarm reading, and their alarm ids.
 fn run(book: &mut RuleBook, readings: &[Reading]) -> (Vec<String>, Vec<String>) {
-    let out: Vec<Reading> = readings.iter().flat_map(|r| book.observe(r)).collect();
+    let out: Vec<Reading> = readings
+        .iter()
+        .flat_map(|r| book.observe(r, r.ts.as_millis()))
+        .collect();
     let mut ids = Vec::new();
     let seen = out
         .iter()
@@ -208,4 +213,57 @@ fn rule_problems_are_located() {
     let ok = rules.split("[[rule]]").last().unwrap();
     let c = crate::config::Config::parse(&format!("{DEMO}\n[[rule]]{ok}"), "t.toml").unwrap();
     assert_eq!(c.rules.len(), 1);
+}
+
+#[test]
+fn flapping_is_damped_by_clear_after() {
+    let what = RuleKind::BatteryLow {
+        below_pct: 20.0,
+        hysteresis_pct: 0.0,
+    };
+    let mut damped = rule(what);
+    damped.clear_after_ms = 10 * 60_000;
+    let mut book = RuleBook::new(vec![damped], &[device("well-1", DeviceKind::Drainage)]);
+    let r = |m, x| telemetry("well-1", m, m as u64, "battery_pct", x);
+    // Flapping around 20 % every minute: one alarm, no clear until the
+    // level has stayed up for 10 minutes.
+    let flapping: Vec<Reading> = (0..8)
+        .map(|m| r(m, if m % 2 == 0 { 19.0 } else { 21.0 }))
+        .collect();
+    let (events, _) = run(&mut book, &flapping);
+    assert_eq!(events, ["battery_low:raised:minor"]);
+    let (events, _) = run(&mut book, &[r(8, 21.0), r(17, 21.0), r(18, 21.0)]);
+    assert_eq!(
+        events,
+        ["battery_low:cleared:minor"],
+        "cleared 10 min after 21 % at minute 7"
+    );
+}
+
+#[test]
+fn stale_when_a_metric_stops_arriving_cleared_when_it_comes_back() {
+    let mut stale = rule(RuleKind::Stale { after_s: 600 });
+    stale.metric = Some(MetricName::parse("level_m").unwrap());
+    let mut book = RuleBook::new(vec![stale], &[device("well-1", DeviceKind::Drainage)]);
+    let site = id("s");
+    let min = |m: i64| Timestamp(m * 60_000);
+    assert!(book.tick(&site, min(0)).is_empty());
+    // The battery arrives, the level does not.
+    let (events, _) = run(&mut book, &[telemetry("well-1", 5, 1, "battery_pct", 80.0)]);
+    assert!(events.is_empty());
+    assert!(book.tick(&site, min(9)).is_empty());
+    let raised = book.tick(&site, min(10));
+    assert_eq!(raised.len(), 1);
+    let Body::Event(e) = &raised[0].body else {
+        panic!()
+    };
+    assert_eq!(
+        (e.event.as_str(), e.state, e.severity),
+        ("stale", EventState::Raised, Severity::Minor)
+    );
+    assert_eq!(raised[0].ts, min(10));
+    assert!(book.tick(&site, min(11)).is_empty(), "raised once");
+    let (events, ids) = run(&mut book, &[telemetry("well-1", 12, 2, "level_m", 0.4)]);
+    assert_eq!(events, ["stale:cleared:minor"]);
+    assert_eq!(ids[0], e.alarm_id.as_str());
 }
