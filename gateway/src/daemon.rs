@@ -90,16 +90,8 @@ pub async fn run_with_counters(
         forwarders.spawn(supervise_output(name, sink, &journal, cfg, &outputs_stop));
     }
     let presence_stop = CancellationToken::new();
-    let mut book = PresenceBook::new(
-        config.gateway.site.clone(),
-        &config.devices,
-        crate::clock::now(),
-    );
-    if let Some(store) = &history {
-        crate::upkeep::restore_presence(&mut book, store);
-    }
+    let (book, rule_book) = watch_books(&config, history.clone()).await?;
     let (feed, presence_task) = presence::start(book, intake.clone(), presence_stop.clone());
-    let rule_book = crate::upkeep::rules::task::book_for(&config, history.as_ref());
     let (rules, rules_task) =
         crate::upkeep::rules::task::start(rule_book, intake.clone(), presence_stop.clone());
     let feed = feed.with_rules(rules);
@@ -175,6 +167,29 @@ async fn open_history(config: &Config) -> Option<crate::upkeep::store::HistorySt
             None
         }
     }
+}
+
+/// The presence and rule books, with their state from before a restart
+/// taken back from the kept history (on the blocking pool: SQLite reads).
+async fn watch_books(
+    config: &Config,
+    history: Option<crate::upkeep::store::HistoryStore>,
+) -> anyhow::Result<(PresenceBook, crate::upkeep::rules::RuleBook)> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut book = PresenceBook::new(
+            config.gateway.site.clone(),
+            &config.devices,
+            crate::clock::now(),
+        );
+        if let Some(store) = &history {
+            crate::upkeep::restore_presence(&mut book, store);
+        }
+        let rules = crate::upkeep::rules::task::book_for(&config, history.as_ref());
+        (book, rules)
+    })
+    .await
+    .context("taking back presence and alarms failed")
 }
 
 /// Waits up to [`STOP_DEADLINE`] for a stopping task, then aborts it.

@@ -104,6 +104,17 @@ fn a_lorawan_well_raises_one_high_water_alarm_that_escalates_and_clears() {
             m.iter()
                 .any(|x| x.topic.ends_with("/deadletter") && x.json()["reason"] == "out_of_range")
         });
+    // Alarms travel ahead of telemetry: wait for the readings themselves.
+    let well_levels = |rig: &Rig| -> Vec<f64> {
+        rig.telemetry()
+            .iter()
+            .filter(|j| j["device"] == well.id.as_str())
+            .filter_map(|j| j["metrics"]["level_m"].as_f64())
+            .collect()
+    };
+    support::wait_until("every level published", Duration::from_secs(30), || {
+        well_levels(&rig).len() >= levels.len()
+    });
     let published_levels: Vec<f64> = rig
         .telemetry()
         .iter()
