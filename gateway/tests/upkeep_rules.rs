@@ -2,7 +2,9 @@
 //! into a real Mosquitto, the gateway binary, alarms on the normalized
 //! event topic. Crossing the warning and the overflow level raises one
 //! `high_water` alarm that escalates, steps down and clears with
-//! hysteresis; an impossible level is dead-lettered, never published.
+//! hysteresis; an impossible level is dead-lettered, never published; a
+//! direct MQTT well whose level rises while the rain gauge reads no rain
+//! raises `blockage_suspected`.
 
 // A test crate: a failed expectation is a failed test. clippy.toml allows
 // unwrap/expect in #[test] functions only, not in the helpers around them.
@@ -123,4 +125,101 @@ fn a_lorawan_well_raises_one_high_water_alarm_that_escalates_and_clears() {
         .collect();
     assert_eq!(published_levels.len(), levels.len(), "{published_levels:?}");
     assert!(published_levels.iter().all(|l| *l >= 0.0));
+}
+
+const DIRECT: &str = r#"
+[gateway]
+id = "gw-1"
+site = "s"
+data_dir = "DATA"
+
+[mqtt]
+url = "URL"
+
+[[link]]
+id = "direct"
+type = "mqtt"
+url = "URL"
+
+[[device]]
+id = "well-9"
+kind = "drainage"
+link = "direct"
+topic = "t/well-9"
+
+[[device]]
+id = "rain-9"
+kind = "drainage"
+link = "direct"
+topic = "t/rain-9"
+
+[[rule]]
+type = "blockage_suspected"
+device = "well-9"
+rain_device = "rain-9"
+rise_m = 0.3
+within_s = 3600
+"#;
+
+/// The same rules on a direct MQTT well: its level rises 0.4 m in 30 min
+/// while the roof gauge reads no rain, so a blockage is suspected; rain
+/// clears it.
+#[test]
+fn a_level_rising_without_rain_raises_blockage_suspected() {
+    let broker = support::Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gw.toml");
+    let text = DIRECT
+        .replace("DATA", &dir.path().join("data").display().to_string())
+        .replace("URL", &broker.url());
+    std::fs::write(&config, text).unwrap();
+    let collector = support::mqtt::Collector::start(broker.port, "retrofit/v1/s/drainage/#");
+    let _gateway = support::GatewayProcess::start(&config);
+    let base = now_ms() - 3_600_000;
+    let msg = |device: &str, minute: i64, metric: &str, x: f64| {
+        let ts = Timestamp(base + minute * 60_000);
+        let body = format!(r#"{{"ts":"{ts}","seq":{minute},"metrics":{{"{metric}":{x}}}}}"#);
+        (format!("t/{device}"), body.into_bytes())
+    };
+    support::wait_until(
+        "the gauge's first reading through",
+        Duration::from_secs(30),
+        || {
+            publish_all(broker.port, vec![msg("rain-9", 0, "rain_mm_h", 0.0)]);
+            !collector.on("/rain-9/telemetry").is_empty()
+        },
+    );
+    let rising = vec![
+        msg("well-9", 1, "level_m", 0.2),
+        msg("well-9", 15, "level_m", 0.35),
+        msg("well-9", 31, "level_m", 0.6),
+        msg("rain-9", 40, "rain_mm_h", 6.5),
+        msg("well-9", 41, "level_m", 0.62),
+    ];
+    assert_eq!(publish_all(broker.port, rising), 5);
+    collector.wait_for("blockage cleared", Duration::from_secs(30), |m| {
+        m.iter()
+            .any(|x| x.topic.ends_with("/well-9/event") && x.json()["state"] == "cleared")
+    });
+    let steps: Vec<(String, String)> = collector
+        .on("/well-9/event")
+        .iter()
+        .map(|m| m.json())
+        .map(|j| {
+            (
+                j["event"].as_str().unwrap().into(),
+                j["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want = [
+        ("blockage_suspected", "raised"),
+        ("blockage_suspected", "cleared"),
+    ];
+    assert_eq!(steps, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    let raised = collector.on("/well-9/event")[0].json();
+    assert_eq!(
+        raised["ts"],
+        Timestamp(base + 31 * 60_000).to_string().as_str()
+    );
 }
