@@ -65,10 +65,14 @@ pub async fn run_with_counters(
     shutdown: CancellationToken,
     counters: Arc<Counters>,
 ) -> anyhow::Result<()> {
-    let outputs: Vec<&'static str> = match config.influx {
+    let mut outputs: Vec<&'static str> = match config.influx {
         Some(_) => vec!["mqtt", "influx"],
         None => vec!["mqtt"],
     };
+    let history = open_history(&config).await;
+    if history.is_some() {
+        outputs.push(crate::upkeep::output::OUTPUT_NAME);
+    }
     let (journal, _lock) = open_journal(&config, outputs).await?;
     let identity = Arc::new(GatewayIdentity {
         site: config.gateway.site.clone(),
@@ -84,7 +88,22 @@ pub async fn run_with_counters(
 
     let outputs_stop = CancellationToken::new();
     let health = OutputHealth::default();
-    let forwarders = start_outputs(&config, &journal, &identity, &health, &outputs_stop);
+    let mut forwarders = start_outputs(&config, &journal, &identity, &health, &outputs_stop);
+    if let Some(store) = history.clone() {
+        let h = health.clone();
+        let sink = move || {
+            Watched::new(
+                crate::upkeep::output::HistoryOutput::new(store.clone()),
+                h.clone(),
+            )
+        };
+        let name = crate::upkeep::output::OUTPUT_NAME;
+        let cfg = ForwarderConfig {
+            shutdown_deadline: FLUSH_DEADLINE,
+            ..ForwarderConfig::default()
+        };
+        forwarders.spawn(supervise_output(name, sink, &journal, cfg, &outputs_stop));
+    }
     let http_stop = CancellationToken::new();
     let http = view.map(|view| {
         let state = ApiState {
@@ -99,12 +118,11 @@ pub async fn run_with_counters(
         start_http(&config, state, &http_stop)
     });
     let presence_stop = CancellationToken::new();
-    let book = PresenceBook::new(
-        config.gateway.site.clone(),
-        &config.devices,
-        crate::clock::now(),
-    );
+    let (book, rule_book) = watch_books(&config, history.clone()).await?;
     let (feed, presence_task) = presence::start(book, intake.clone(), presence_stop.clone());
+    let (rules, rules_task) =
+        crate::upkeep::rules::task::start(rule_book, intake.clone(), presence_stop.clone());
+    let feed = feed.with_rules(rules);
     let links_stop = CancellationToken::new();
     let (health_tx, health) = mpsc::unbounded_channel();
     let reporter = tokio::spawn(report_link_health(health, intake.clone()));
@@ -126,6 +144,7 @@ pub async fn run_with_counters(
     stop_within(reporter, "link health report").await;
     presence_stop.cancel();
     stop_within(presence_task, "presence").await;
+    stop_within(rules_task, "rules").await;
     announce_offline(&intake, &identity).await;
     drop(intake);
     let written = writer.await.context("intake writer failed")?;
@@ -189,6 +208,47 @@ async fn open_journal(
     })
     .await
     .context("opening the journal failed")?
+}
+
+/// Opens the kept history on the blocking pool; without it the gateway
+/// still runs (and says so), the journal does not wait for a history
+/// output that is not there.
+async fn open_history(config: &Config) -> Option<crate::upkeep::store::HistoryStore> {
+    let config = config.clone();
+    match tokio::task::spawn_blocking(move || crate::upkeep::open_store(&config)).await {
+        Ok(Ok(store)) => Some(store),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot open the history; it is not kept");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "opening the history failed");
+            None
+        }
+    }
+}
+
+/// The presence and rule books, with their state from before a restart
+/// taken back from the kept history (on the blocking pool: SQLite reads).
+async fn watch_books(
+    config: &Config,
+    history: Option<crate::upkeep::store::HistoryStore>,
+) -> anyhow::Result<(PresenceBook, crate::upkeep::rules::RuleBook)> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut book = PresenceBook::new(
+            config.gateway.site.clone(),
+            &config.devices,
+            crate::clock::now(),
+        );
+        if let Some(store) = &history {
+            crate::upkeep::restore_presence(&mut book, store);
+        }
+        let rules = crate::upkeep::rules::task::book_for(&config, history.as_ref());
+        (book, rules)
+    })
+    .await
+    .context("taking back presence and alarms failed")
 }
 
 /// Waits up to [`STOP_DEADLINE`] for a stopping task, then aborts it.

@@ -17,6 +17,9 @@ use toml::Spanned;
 /// Default reporting interval when a device does not state one.
 pub const DEFAULT_EXPECTED_INTERVAL_S: u32 = 300;
 
+/// Default grace before a silent device is offline, in reporting intervals.
+pub const GRACE_INTERVALS: u32 = 3;
+
 /// A `[[device]]` entry as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +39,9 @@ pub struct DeviceEntry {
     pub address: Option<Spanned<u16>>,
     #[serde(default = "default_interval")]
     pub expected_interval_s: u32,
+    /// Offline after this long without a reading (spec §12); default
+    /// [`GRACE_INTERVALS`] x `expected_interval_s`.
+    pub grace_s: Option<u32>,
     /// Node settings (edge link): longest time between snapshots.
     pub report_interval_s: Option<Spanned<toml::Value>>,
     /// Node settings (edge link, drainage): high-water levels, metres.
@@ -57,6 +63,15 @@ pub struct Device {
     pub kind: DeviceKind,
     pub link: Id,
     pub expected_interval_s: u32,
+    /// Declared offline `grace_s` after its last reading.
+    pub grace_s: u32,
+}
+
+impl Device {
+    /// The grace period in milliseconds.
+    pub fn grace_ms(&self) -> i64 {
+        i64::from(self.grace_s) * 1000
+    }
 }
 
 impl DeviceEntry {
@@ -66,6 +81,10 @@ impl DeviceEntry {
             kind: self.kind,
             link: self.link.get_ref().clone(),
             expected_interval_s: self.expected_interval_s.max(1),
+            grace_s: self
+                .grace_s
+                .unwrap_or(GRACE_INTERVALS.saturating_mul(self.expected_interval_s))
+                .max(1),
         }
     }
 

@@ -25,3 +25,4 @@ pub mod presence;
 pub mod self_report;
 pub mod sinks;
 pub mod supervisor;
+pub mod upkeep;

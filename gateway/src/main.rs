@@ -1,7 +1,9 @@
 //! `retrofit-gateway`: the command line of the site gateway (spec §10).
 //!
 //! `run` starts the daemon (SIGTERM/SIGINT drain and exit cleanly),
-//! `check` validates a config, `journal stats` reports the journal. This is
+//! `check` validates a config, `journal stats` reports the journal, `sla`
+//! `history export` and `alarm ack|arrive` serve the kept history (see
+//! `upkeep_cmd`). This is
 //! the binary edge: errors become messages and exit codes here, nowhere
 //! else.
 //!
@@ -18,7 +20,10 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use retrofit_gateway::config::Config;
 use retrofit_gateway::journal::{ClassCounts, Journal, Lane, RecordClass};
+use retrofit_gateway::upkeep::store::Action;
 use tokio_util::sync::CancellationToken;
+
+mod upkeep_cmd;
 
 #[derive(Parser)]
 #[command(name = "retrofit-gateway", version, about = "Retrofit site gateway")]
@@ -62,6 +67,34 @@ enum Command {
         #[command(subcommand)]
         command: JournalCommand,
     },
+    /// Service levels (availability, failures, MTBF/MTTR, entrapments).
+    Sla(upkeep_cmd::SlaArgs),
+    /// The monthly upkeep report (HTML or CSV).
+    Report(upkeep_cmd::ReportArgs),
+    /// The kept history.
+    History {
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
+    /// A technician's acknowledgement of, or arrival at, an alarm.
+    Alarm {
+        #[command(subcommand)]
+        command: AlarmCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AlarmCommand {
+    /// Acknowledge an alarm.
+    Ack(upkeep_cmd::MarkArgs),
+    /// A technician arrived on site for an alarm.
+    Arrive(upkeep_cmd::MarkArgs),
+}
+
+#[derive(Subcommand)]
+enum HistoryCommand {
+    /// The history of a window as JSON lines (docs/UPKEEP.md).
+    Export(upkeep_cmd::ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +113,14 @@ fn main() -> ExitCode {
         Command::Journal {
             command: JournalCommand::Stats { config },
         } => config,
+        Command::Sla(args) => &args.config,
+        Command::Report(args) => &args.config,
+        Command::History {
+            command: HistoryCommand::Export(args),
+        } => &args.config,
+        Command::Alarm {
+            command: AlarmCommand::Ack(args) | AlarmCommand::Arrive(args),
+        } => &args.config,
     };
     let config = match Config::load(config_path) {
         Ok(c) => c,
@@ -98,6 +139,15 @@ fn main() -> ExitCode {
         }
         Command::Run { .. } => run(config, cli.log_format),
         Command::Journal { .. } => journal_stats(&config),
+        Command::Sla(args) => upkeep_cmd::sla(&config, &args),
+        Command::Report(args) => upkeep_cmd::report(&config, &args),
+        Command::History {
+            command: HistoryCommand::Export(args),
+        } => upkeep_cmd::export(&config, &args),
+        Command::Alarm { command } => match command {
+            AlarmCommand::Ack(args) => upkeep_cmd::mark(&config, Action::Acknowledge, &args),
+            AlarmCommand::Arrive(args) => upkeep_cmd::mark(&config, Action::Arrive, &args),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,14 +1,19 @@
 //! Edge-side offline detection (spec §5, §12): each configured device is
 //! `online` from its first reading, and declared `offline` when nothing has
-//! arrived for its grace period (3 x `expected_interval_s`). Transitions
-//! are published as the device's retained `status` and as the `offline`
-//! alarm (raised when declared offline, cleared on the next reading).
+//! arrived for its grace period (`grace_s`, default 3 x
+//! `expected_interval_s`). Transitions are published as the device's
+//! retained `status` and as the `offline` alarm (raised when declared
+//! offline, cleared on the next reading). The reason says whether the
+//! device went silent, its link is down, or the gateway itself was down
+//! past the device's deadline. State taken back after a restart
+//! ([`PresenceBook::restore`]) keeps devices online or offline (with their
+//! alarm) instead of `unknown`.
 //!
 //! Time comes from the caller, so the book is pure and testable; the task
 //! around it only feeds observations and ticks. It never invents readings
 //! for unknown devices.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,9 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::devices::Device;
 use crate::intake::{record_of, Intake, Submission};
-
-/// Grace periods per reporting interval before a device is offline.
-pub const GRACE_INTERVALS: i64 = 3;
+use crate::upkeep::rules::task::RulesFeed;
 
 struct Tracked {
     device: Arc<Device>,
@@ -32,8 +35,8 @@ struct Tracked {
     last_seen: Option<Timestamp>,
     /// When the device is declared offline without a new reading.
     deadline: Timestamp,
-    /// Raise sequence of the active `offline` alarm.
-    alarm: Option<u64>,
+    /// The active `offline` alarm.
+    alarm: Option<AlarmId>,
 }
 
 /// A presence change to publish.
@@ -48,10 +51,10 @@ pub struct Transition {
 pub struct PresenceBook {
     site: Id,
     devices: HashMap<Id, Tracked>,
-}
-
-fn grace_ms(d: &Device) -> i64 {
-    GRACE_INTERVALS * i64::from(d.expected_interval_s) * 1000
+    /// Links whose source (port, broker) is unreachable.
+    links_down: HashSet<Id>,
+    /// When this book (the gateway) started.
+    started: Timestamp,
 }
 
 impl PresenceBook {
@@ -65,13 +68,64 @@ impl PresenceBook {
                     state: Presence::Unknown,
                     since: now,
                     last_seen: None,
-                    deadline: Timestamp(now.0 + grace_ms(d)),
+                    deadline: Timestamp(now.0 + d.grace_ms()),
                     alarm: None,
                 };
                 (d.id.clone(), t)
             })
             .collect();
-        Self { site, devices }
+        Self {
+            site,
+            devices,
+            links_down: HashSet::new(),
+            started: now,
+        }
+    }
+
+    /// Takes back a device's state from before a restart: its last
+    /// reading, and its last published presence with the active `offline`
+    /// alarm, if any.
+    pub fn restore(
+        &mut self,
+        device: &Id,
+        last_seen: Option<Timestamp>,
+        presence: Option<(Presence, Timestamp)>,
+        alarm: Option<AlarmId>,
+    ) {
+        let Some(t) = self.devices.get_mut(device) else {
+            return;
+        };
+        t.last_seen = last_seen;
+        if let Some((state, since)) = presence {
+            t.state = state;
+            t.since = since;
+        }
+        if t.state == Presence::Offline {
+            t.alarm = alarm;
+        }
+    }
+
+    /// Records whether `link` can reach its devices.
+    pub fn set_link(&mut self, link: &Id, up: bool) {
+        if up {
+            self.links_down.remove(link);
+        } else {
+            self.links_down.insert(link.clone());
+        }
+    }
+
+    /// Why `t` is declared offline.
+    fn reason(&self, t: &Tracked) -> String {
+        let grace = t.device.grace_ms();
+        if self.links_down.contains(&t.device.link) {
+            return format!("link down: {} unreachable", t.device.link);
+        }
+        match t.last_seen {
+            Some(l) if l.0 + grace < self.started.0 => {
+                format!("gateway was down: no reading since {l}")
+            }
+            _ => format!("silent: no reading for {} s", grace / 1000),
+        }
     }
 
     /// A reading of `device` measured at `ts` arrived at `now`.
@@ -80,17 +134,17 @@ impl PresenceBook {
             return Vec::new();
         };
         t.last_seen = Some(t.last_seen.map_or(ts, |l| l.max(ts)));
-        t.deadline = Timestamp(now.0 + grace_ms(&t.device));
+        t.deadline = Timestamp(now.0 + t.device.grace_ms());
         if t.state == Presence::Online {
             return Vec::new();
         }
         let mut out = Vec::new();
-        if let Some(raise_seq) = t.alarm.take() {
+        if let Some(alarm) = t.alarm.take() {
             out.push(offline_event(
                 &self.site,
                 t,
                 EventState::Cleared,
-                raise_seq,
+                alarm,
                 now,
             ));
         }
@@ -102,24 +156,27 @@ impl PresenceBook {
 
     /// Declares offline every device whose deadline has passed.
     pub fn tick(&mut self, now: Timestamp) -> Vec<Reading> {
+        let due: Vec<Id> = self
+            .devices
+            .values()
+            .filter(|t| t.state != Presence::Offline && now >= t.deadline)
+            .map(|t| t.device.id.clone())
+            .collect();
         let mut out = Vec::new();
-        for t in self.devices.values_mut() {
-            if t.state == Presence::Offline || now < t.deadline {
+        for id in due {
+            let Some(reason) = self.devices.get(&id).map(|t| self.reason(t)) else {
                 continue;
-            }
+            };
+            let Some(t) = self.devices.get_mut(&id) else {
+                continue;
+            };
             t.state = Presence::Offline;
             t.since = t.deadline;
-            let raise_seq = now.0 as u64 * 1000;
-            t.alarm = Some(raise_seq);
-            let reason = format!("no reading for {} s", grace_ms(&t.device) / 1000);
+            let event = EventName::from(KnownEvent::Offline);
+            let alarm = AlarmId::for_raise(&t.device.id, &event, now.0 as u64 * 1000);
+            t.alarm = Some(alarm.clone());
             out.push(status(&self.site, t, &reason, now));
-            out.push(offline_event(
-                &self.site,
-                t,
-                EventState::Raised,
-                raise_seq,
-                now,
-            ));
+            out.push(offline_event(&self.site, t, EventState::Raised, alarm, now));
         }
         out
     }
@@ -160,7 +217,7 @@ fn offline_event(
     site: &Id,
     t: &Tracked,
     state: EventState,
-    raise_seq: u64,
+    alarm_id: AlarmId,
     now: Timestamp,
 ) -> Reading {
     let event = EventName::from(KnownEvent::Offline);
@@ -170,7 +227,7 @@ fn offline_event(
         now,
         1,
         Body::Event(EventBody {
-            alarm_id: AlarmId::for_raise(&t.device.id, &event, raise_seq),
+            alarm_id,
             event,
             severity: Severity::Major,
             state,
@@ -182,16 +239,47 @@ fn offline_event(
     )
 }
 
-/// Feeds a [`PresenceBook`] from the links and publishes its transitions.
+/// What the links tell the presence task.
+enum Observation {
+    Seen(Id, Timestamp),
+    Link(Id, bool),
+}
+
+/// Feeds a [`PresenceBook`] (and the gateway-side rules, when set) from
+/// the links and publishes its transitions.
 #[derive(Clone)]
 pub struct PresenceFeed {
-    tx: mpsc::UnboundedSender<(Id, Timestamp)>,
+    tx: mpsc::UnboundedSender<Observation>,
+    rules: Option<RulesFeed>,
 }
 
 impl PresenceFeed {
-    /// Reports an accepted reading.
+    /// Reports that `device` was heard from.
     pub fn seen(&self, device: &Id, ts: Timestamp) {
-        let _ = self.tx.send((device.clone(), ts));
+        let _ = self.tx.send(Observation::Seen(device.clone(), ts));
+    }
+
+    /// Reports whether `link` can reach its devices (connected to its
+    /// broker, its port open).
+    pub fn link(&self, link: &Id, up: bool) {
+        let _ = self.tx.send(Observation::Link(link.clone(), up));
+    }
+
+    /// Reports an accepted reading: the device was seen, and the rules
+    /// look at it.
+    pub fn accepted(&self, reading: &Reading) {
+        self.seen(&reading.device, reading.ts);
+        if let Some(rules) = &self.rules {
+            rules.observe(reading);
+        }
+    }
+
+    /// Also hands every accepted reading to the gateway-side rules.
+    pub fn with_rules(self, rules: RulesFeed) -> Self {
+        Self {
+            rules: Some(rules),
+            ..self
+        }
     }
 }
 
@@ -201,14 +289,20 @@ pub fn start(
     intake: Intake,
     stop: CancellationToken,
 ) -> (PresenceFeed, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Id, Timestamp)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Observation>();
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             let readings = tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => book.tick(crate::clock::now()),
-                Some((device, ts)) = rx.recv() => book.observe(&device, ts, crate::clock::now()),
+                Some(seen) = rx.recv() => match seen {
+                    Observation::Seen(device, ts) => book.observe(&device, ts, crate::clock::now()),
+                    Observation::Link(link, up) => {
+                        book.set_link(&link, up);
+                        Vec::new()
+                    }
+                },
             };
             if readings.is_empty() {
                 continue;
@@ -219,7 +313,7 @@ pub fn start(
             }
         }
     });
-    (PresenceFeed { tx }, task)
+    (PresenceFeed { tx, rules: None }, task)
 }
 
 #[cfg(test)]
@@ -234,6 +328,7 @@ mod tests {
             kind: DeviceKind::Parking,
             link: Id::parse("ns").unwrap(),
             expected_interval_s: 60,
+            grace_s: 180,
         });
         (
             PresenceBook::new(Id::parse("s").unwrap(), &[d], Timestamp(0)),
@@ -284,6 +379,83 @@ mod tests {
         assert_eq!(
             states(&b.tick(Timestamp(180_000))),
             ["status:offline", "offline:raised"]
+        );
+    }
+
+    fn reason(readings: &[Reading]) -> String {
+        readings
+            .iter()
+            .find_map(|r| match &r.body {
+                Body::Status(s) => Some(s.reason.as_str().to_string()),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn the_reason_says_silent_link_down_or_gateway_down() {
+        let (mut b, id) = book();
+        b.observe(&id, Timestamp(0), Timestamp(0));
+        assert_eq!(
+            reason(&b.tick(Timestamp(180_000))),
+            "silent: no reading for 180 s"
+        );
+        let (mut b, id) = book();
+        b.observe(&id, Timestamp(0), Timestamp(0));
+        b.set_link(&Id::parse("ns").unwrap(), false);
+        assert_eq!(
+            reason(&b.tick(Timestamp(180_000))),
+            "link down: ns unreachable"
+        );
+        // Restarted at 1 h; last reading at 0: its deadline passed while
+        // the gateway was down.
+        let (b, id) = book();
+        let mut b2 = PresenceBook::new(
+            Id::parse("s").unwrap(),
+            &[b.devices[&id].device.clone()],
+            Timestamp(3_600_000),
+        );
+        b2.restore(
+            &id,
+            Some(Timestamp(0)),
+            Some((Presence::Online, Timestamp(0))),
+            None,
+        );
+        assert!(
+            b2.tick(Timestamp(3_600_000 + 179_999)).is_empty(),
+            "online, a fresh grace"
+        );
+        let off = b2.tick(Timestamp(3_600_000 + 180_000));
+        assert_eq!(
+            reason(&off),
+            "gateway was down: no reading since 1970-01-01T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn an_offline_device_stays_offline_across_a_restart_with_its_alarm() {
+        let (b, id) = book();
+        let device = b.devices[&id].device.clone();
+        let mut b = PresenceBook::new(Id::parse("s").unwrap(), &[device], Timestamp(1_000_000));
+        let alarm = AlarmId::parse("park-1.offline.7").unwrap();
+        b.restore(
+            &id,
+            Some(Timestamp(0)),
+            Some((Presence::Offline, Timestamp(180_000))),
+            Some(alarm.clone()),
+        );
+        assert!(
+            b.tick(Timestamp(5_000_000)).is_empty(),
+            "not declared twice"
+        );
+        let back = b.observe(&id, Timestamp(5_000_000), Timestamp(5_000_000));
+        assert_eq!(states(&back), ["offline:cleared", "status:online"]);
+        let Body::Event(e) = &back[0].body else {
+            panic!()
+        };
+        assert_eq!(
+            e.alarm_id, alarm,
+            "the alarm from before the restart is cleared"
         );
     }
 

@@ -112,6 +112,7 @@ string_enum!(
         JournalOverflow => "journal_overflow",
         JournalFailure => "journal_failure",
         LinkFailure => "link_failure",
+        Stale => "stale",
     }
 );
 

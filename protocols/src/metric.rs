@@ -305,6 +305,29 @@ pub fn check_type(name: &MetricName, value: &Value) -> Result<(), TypeMismatch> 
     })
 }
 
+/// Physical ranges of the model's metrics, inclusive: a value outside is
+/// a broken sensor or a bad decoder, never a measurement (spec §13).
+const PHYSICAL_RANGES: &[(&str, f64, f64)] = &[
+    ("battery_pct", 0.0, 100.0),
+    ("soc_pct", 0.0, 100.0),
+    ("load_pct", 0.0, 200.0),
+    ("level_m", 0.0, f64::MAX),
+    ("rain_mm_h", 0.0, 1000.0),
+    ("rain_mm_total", 0.0, f64::MAX),
+    ("energy_wh", 0.0, f64::MAX),
+    ("trips_total", 0.0, f64::MAX),
+    ("door_cycles_total", 0.0, f64::MAX),
+];
+
+/// The physical range `(min, max)` of metric `name`, when the model gives
+/// it one.
+pub fn physical_range(name: &str) -> Option<(f64, f64)> {
+    PHYSICAL_RANGES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|&(_, lo, hi)| (lo, hi))
+}
+
 /// Why an enum metric's value is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("value is not one of the metric's enum values")]

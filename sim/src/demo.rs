@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::demo_dashboard::DemoDashboard;
 use crate::demo_stats::DemoStats;
+use crate::demo_upkeep::UpkeepView;
 use crate::embedded_broker::start_embedded_broker;
 use crate::fleet::FleetSpec;
 use crate::load::{run_load, LoadOptions, LoadReport, StopAfter};
@@ -211,6 +212,7 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
     let watcher_stop = CancellationToken::new();
     let watcher = watch_output(&broker, watched, watcher_stop.clone());
     let gateway_stop = CancellationToken::new();
+    let upkeep_config = config.clone();
     let mut gateway = tokio::spawn(retrofit_gateway::daemon::run(config, gateway_stop.clone()));
     let plan = RunPlan {
         scenario: opts.scenario,
@@ -246,11 +248,13 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         tokio::spawn(async move { run_load(&target, &load_opts, stop).await })
     };
     let started = Instant::now();
+    let upkeep = open_upkeep(&upkeep_config);
     let running = Running {
         stats: &stats,
         load: &load,
         nodes: &nodes,
         started,
+        upkeep: upkeep.clone(),
     };
     let gateway_ended = running.print_until_done(&opts, &cancel, &mut gateway).await;
 
@@ -275,6 +279,7 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         "{}",
         with_stats(&stats, |s| s.render(started.elapsed().as_secs()))
     );
+    print!("{}", upkeep_lines(upkeep).await);
     println!(
         "{}",
         with_stats(&stats, |s| uplinks_line(s, report.acknowledged))
@@ -348,6 +353,29 @@ fn uplinks_line(stats: &DemoStats, acknowledged: u64) -> String {
     )
 }
 
+/// The view of the demo gateway's kept history, from now on.
+fn open_upkeep(config: &retrofit_gateway::config::Config) -> Option<Arc<UpkeepView>> {
+    let now = retrofit_gateway::clock::now();
+    match UpkeepView::open(config, now) {
+        Ok(view) => Some(Arc::new(view)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the gateway's history; no upkeep lines");
+            None
+        }
+    }
+}
+
+/// The open alarms and month's availability (SQLite reads, off the
+/// runtime); nothing without a history.
+async fn upkeep_lines(view: Option<Arc<UpkeepView>>) -> String {
+    let Some(view) = view else {
+        return String::new();
+    };
+    tokio::task::spawn_blocking(move || view.summary(retrofit_gateway::clock::now()))
+        .await
+        .unwrap_or_default()
+}
+
 /// Asks the gateway to drain and stop, within a bound.
 async fn stop_gateway(
     gateway: JoinHandle<anyhow::Result<()>>,
@@ -371,6 +399,7 @@ struct Running<'a> {
     load: &'a JoinHandle<anyhow::Result<LoadReport>>,
     nodes: &'a EdgeBus,
     started: Instant,
+    upkeep: Option<Arc<UpkeepView>>,
 }
 
 impl Running<'_> {
@@ -400,6 +429,7 @@ impl Running<'_> {
                 "{}",
                 with_stats(self.stats, |s| s.render(self.started.elapsed().as_secs()))
             );
+            print!("{}", upkeep_lines(self.upkeep.clone()).await);
         }
     }
 }

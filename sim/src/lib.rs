@@ -11,6 +11,7 @@ pub mod bench;
 pub mod demo;
 pub mod demo_dashboard;
 pub mod demo_stats;
+pub mod demo_upkeep;
 pub mod duration_arg;
 pub mod embedded_broker;
 pub mod fleet;

@@ -29,6 +29,8 @@ pub use crate::http::HttpConfig;
 use crate::journal::JournalConfig;
 use crate::links::{LinkEntry, LinkSpec};
 use crate::sinks::influx::InfluxConfig;
+use crate::upkeep::config::SlaConfig;
+use crate::upkeep::rules::config::{Rule, RuleEntry};
 
 /// `[gateway]`: who this gateway is and where it keeps its data.
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +68,10 @@ struct ConfigFile {
     link: Vec<LinkEntry>,
     #[serde(default)]
     device: Vec<DeviceEntry>,
+    #[serde(default)]
+    sla: SlaConfig,
+    #[serde(default)]
+    rule: Vec<RuleEntry>,
 }
 
 /// A loaded, fully validated config.
@@ -79,6 +85,8 @@ pub struct Config {
     pub http: Option<HttpConfig>,
     pub links: Vec<LinkSpec>,
     pub devices: Vec<Arc<Device>>,
+    pub sla: SlaConfig,
+    pub rules: Vec<Rule>,
 }
 
 impl Config {
@@ -198,6 +206,12 @@ impl ConfigFile {
         let gateway_id = self.gateway.id.clone();
         let mqtt = self.mqtt.into_broker(&gateway_id, problems);
         let devices = check_devices(&self.device, problems);
+        self.sla.check(&devices, problems);
+        let rules = self
+            .rule
+            .iter()
+            .filter_map(|r| r.check(&devices, problems))
+            .collect();
         let mut seen_links = HashSet::new();
         let mut links = Vec::new();
         for entry in self.link {
@@ -235,6 +249,8 @@ impl ConfigFile {
             http: self.http,
             links,
             devices,
+            sla: self.sla,
+            rules,
         }
     }
 }

@@ -47,10 +47,10 @@ impl LinkContext {
         origin: &str,
         input: &[u8],
     ) -> NewRecord {
-        match result {
+        match result.and_then(crate::upkeep::rules::in_range) {
             Ok(reading) => {
                 self.counters.accepted(self.source.as_str());
-                self.presence.seen(&reading.device, reading.ts);
+                self.presence.accepted(&reading);
                 record_of(&reading)
             }
             Err(rejection) => {
@@ -142,6 +142,7 @@ pub async fn run_subscriber(
             Ok((session, _)) => {
                 backoff.reset();
                 tracing::info!(link = %ctx.link, broker = %broker.url, "link connected");
+                ctx.presence.link(&ctx.link, true);
                 let mut link = Subscription {
                     session,
                     handler: &handler,
@@ -156,6 +157,7 @@ pub async fn run_subscriber(
             }
             Err(e) => e,
         };
+        ctx.presence.link(&ctx.link, false);
         let wait = backoff.next_delay(None);
         tracing::warn!(link = %ctx.link, error = %error, retry_in = ?wait, "link connection lost");
         tokio::select! {

@@ -56,6 +56,7 @@ pub async fn run_serial_link(
             Ok(port) => {
                 backoff.reset();
                 tracing::info!(link = %ctx.link, port = %port_name, baud = config.baud, "serial port open");
+                ctx.presence.link(&ctx.link, true);
                 let mut link = OpenPort {
                     port,
                     receiver: &mut receiver,
@@ -65,6 +66,7 @@ pub async fn run_serial_link(
                 match link.serve(&mut commits, &stop).await {
                     Ended::Stopped => return,
                     Ended::Lost(why) => {
+                        ctx.presence.link(&ctx.link, false);
                         let wait = backoff.next_delay(None);
                         tracing::warn!(link = %ctx.link, port = %port_name, error = %why, retry_in = ?wait, "serial port lost");
                         wait
@@ -72,6 +74,7 @@ pub async fn run_serial_link(
                 }
             }
             Err(e) => {
+                ctx.presence.link(&ctx.link, false);
                 let wait = backoff.next_delay(None);
                 tracing::warn!(link = %ctx.link, port = %port_name, error = %e, retry_in = ?wait, "cannot open serial port");
                 wait

@@ -41,6 +41,7 @@ fn device(id: &str, kind: DeviceKind) -> Arc<Device> {
         kind,
         link: Id::parse("rs485").unwrap(),
         expected_interval_s: 60,
+        grace_s: 180,
     })
 }
 
