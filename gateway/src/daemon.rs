@@ -114,6 +114,8 @@ pub async fn run_with_counters(
             journal: journal.clone(),
             journal_health: intake.journal_health_changes(),
             counters: counters.clone(),
+            history: history.clone(),
+            config: Arc::new(config.clone()),
         };
         start_http(&config, state, &http_stop)
     });

@@ -141,6 +141,21 @@ impl LiveView {
             .collect()
     }
 
+    /// Notes on an active alarm who acknowledged it or arrived (`field`),
+    /// and tells the live feed: `{"device", "alarm_id", field: by}`.
+    pub fn mark_alarm(&self, device: &str, alarm_id: &str, field: &str, by: &str) {
+        if let Ok(mut devices) = self.devices.lock() {
+            let alarm = devices
+                .get_mut(device)
+                .and_then(|v| v.active_alarms.get_mut(alarm_id));
+            if let Some(Value::Object(alarm)) = alarm {
+                alarm.insert(field.to_string(), Value::from(by));
+            }
+        }
+        let note = serde_json::json!({ "device": device, "alarm_id": alarm_id, field: by });
+        let _ = self.live.send(Arc::from(note.to_string()));
+    }
+
     /// Every committed reading from now on, as its JSON payload.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
         self.live.subscribe()

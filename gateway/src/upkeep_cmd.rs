@@ -121,16 +121,12 @@ fn compute(
         Some(path) => read_history(path)?,
         None => kept_history(config, from, to)?,
     };
-    let planned = config.sla.planned();
-    let query = sla::SlaQuery {
-        site: config.gateway.site.clone(),
-        from,
-        to,
+    Ok(retrofit_gateway::upkeep::service_levels(
+        config,
         devices,
-        planned: &planned,
-        arrival_target_s: config.sla.arrival_target_s,
-    };
-    Ok(sla::compute(&query, &history)?)
+        (from, to),
+        &history,
+    )?)
 }
 
 /// `sla`: the service levels of the selected devices over the window.

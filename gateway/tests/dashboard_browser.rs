@@ -16,16 +16,13 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use retrofit_protocols::Timestamp;
-use support::api::{token, ApiRig};
+use support::api::{quiet_device, token, ApiRig, QUIET, QUIET_EUI};
 use support::mqtt::publish_all;
 use support::rig::now_ms;
 use support::{fleet, free_port};
 
 const INSTALL: &str =
     "run scripts/install-test-deps.sh (Debian packages chromium, chromium-driver)";
-/// A drainage well that never reports on its own: offline after 3 s.
-const QUIET: &str = "drain-quiet";
-const QUIET_EUI: &str = "70b3d50000000999";
 
 /// A chromedriver on a free port, killed on drop.
 struct Driver {
@@ -128,12 +125,6 @@ async fn screenshot(c: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
-fn quiet_device() -> String {
-    format!(
-        "\n[[device]]\nid = \"{QUIET}\"\nkind = \"drainage\"\nlink = \"ns\"\ndev_eui = \"{QUIET_EUI}\"\ndecoder = \"dragino_ldds75\"\nmount_height_m = 3.0\nexpected_interval_s = 1\n"
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_the_site_live_to_each_role() {
     let api = tokio::task::spawn_blocking(|| {
@@ -164,6 +155,17 @@ async fn the_dashboard_shows_the_site_live_to_each_role() {
     wait_count(&viewer, "#alarm-table button", 0).await;
     wait_count(&operator, &format!("{quiet_alarm} button.ack"), 1).await;
     wait_count(&operator, &format!("{quiet_alarm} button.arrive"), 1).await;
+
+    // The operator acknowledges; the viewer's page shows who, live.
+    operator
+        .find(Locator::Css(&format!("{quiet_alarm} button.ack")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&viewer, &format!("{quiet_alarm} td.acked-by"), "operator").await;
+    screenshot(&viewer, "acknowledged-viewer").await;
 
     // The well reports: both sessions see its alarm clear and its status
     // turn online, live, without reloading.

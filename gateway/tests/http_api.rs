@@ -42,6 +42,8 @@ fn every_route_answers_each_role_and_refuses_missing_or_wrong_tokens() {
         "/api/v1/alarms".to_string(),
         "/api/v1/alarms?state=all".to_string(),
         "/api/v1/events".to_string(),
+        "/api/v1/sla?from=2026-01-01T00:00:00Z&to=2099-01-01T00:00:00Z".to_string(),
+        "/api/v1/whoami".to_string(),
         "/metrics".to_string(),
     ];
     for route in &routes {
@@ -398,4 +400,104 @@ fn the_openapi_document_matches_what_the_routes_return() {
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} JSON routes checked");
+}
+
+#[test]
+fn alarms_are_acknowledged_and_arrived_at_by_the_roles_allowed() {
+    let api = ApiRig::start(2, &support::api::quiet_device());
+    let active = || api.json("/api/v1/alarms", "viewer")["alarms"].clone();
+    wait_until(
+        "the quiet well's offline alarm",
+        Duration::from_secs(30),
+        || active().as_array().is_some_and(|a| !a.is_empty()),
+    );
+    let alarm = active()[0]["alarm_id"].as_str().unwrap().to_string();
+    let ack = format!("/api/v1/alarms/{alarm}/ack");
+    let arrive = format!("/api/v1/alarms/{alarm}/arrive");
+    let body = r#"{"by":"Wang Wei"}"#;
+    for (path, role, want) in [
+        (&ack, "viewer", 403),
+        (&ack, "technician", 403),
+        (&arrive, "viewer", 403),
+    ] {
+        let (status, reply) = api.post(path, Some(&token(role)), body);
+        assert_eq!(status, want, "POST {path} as {role}: {reply}");
+        assert!(!error_of(&reply).is_empty());
+    }
+    assert_eq!(api.post(&ack, None, body).0, 401);
+    // The history output records the raise a moment after it is committed.
+    let mut acked = (0, String::new());
+    wait_until("the alarm in the history", Duration::from_secs(20), || {
+        acked = api.post(&ack, Some(&token("operator")), body);
+        acked.0 != 404
+    });
+    assert_eq!(acked.0, 200, "{}", acked.1);
+    let alarm_now: Value = serde_json::from_str(&acked.1).unwrap();
+    assert_eq!(alarm_now["stage"], "acknowledged");
+    assert_eq!(alarm_now["acknowledged"]["by"], "Wang Wei");
+    let (status, reply) = api.post(&arrive, Some(&token("technician")), r#"{"by":"Li Na"}"#);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&reply).unwrap()["stage"],
+        "arrived"
+    );
+    assert_eq!(
+        active()[0]["acked_by"],
+        "Wang Wei",
+        "the alarm list shows who acknowledged"
+    );
+
+    let admin = Some(token("admin"));
+    for (path, body, want) in [
+        ("/api/v1/alarms/no.such.alarm/ack", r#"{"by":"x"}"#, 404),
+        ("/api/v1/alarms/bad%20id/ack", r#"{"by":"x"}"#, 400),
+        (ack.as_str(), r#"{"by":""}"#, 400),
+        (ack.as_str(), r#"{"who":"x"}"#, 400),
+        (ack.as_str(), "{not json", 400),
+    ] {
+        let (status, reply) = api.post(path, admin.as_deref(), body);
+        assert_eq!(status, want, "POST {path} {body}: {reply}");
+        assert!(!error_of(&reply).is_empty());
+    }
+}
+
+#[test]
+fn service_levels_come_as_json_and_csv_with_errors_for_bad_windows() {
+    let api = ApiRig::start(2, "");
+    api.send_one_each(71);
+    let from = "2026-01-01T00:00:00Z";
+    let to = "2099-01-01T00:00:00Z";
+    let report = api.json(&format!("/api/v1/sla?from={from}&to={to}"), "viewer");
+    assert!(
+        report["site"]["availability_pct"].is_number()
+            || report["site"]["availability_pct"].is_null(),
+        "{report}"
+    );
+    assert_eq!(report["devices"].as_array().unwrap().len(), 2);
+    let parking = api.json(
+        &format!("/api/v1/sla?from={from}&to={to}&kind=parking"),
+        "viewer",
+    );
+    assert_eq!(parking["devices"].as_array().unwrap().len(), 1);
+    let (status, csv) = api.get(
+        &format!("/api/v1/sla?from={from}&to={to}&format=csv"),
+        Some(&token("viewer")),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        csv.lines().next().unwrap().contains("availability_pct"),
+        "{csv}"
+    );
+    for (query, want) in [
+        (format!("from={to}&to={from}"), 400),
+        (format!("from=yesterday&to={to}"), 400),
+        (format!("from={from}&to={to}&kind=boat"), 400),
+        (format!("from={from}&to={to}&format=xml"), 400),
+        (format!("from={from}&to={to}&device=nobody"), 404),
+        (format!("to={to}"), 400),
+    ] {
+        let (status, reply) = api.get(&format!("/api/v1/sla?{query}"), Some(&token("viewer")));
+        assert_eq!(status, want, "{query}: {reply}");
+        assert!(!error_of(&reply).is_empty());
+    }
 }

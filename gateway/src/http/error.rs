@@ -35,6 +35,11 @@ impl ApiError {
     pub fn bad_request(reason: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, reason)
     }
+
+    /// A store the request needs cannot be read now.
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, reason)
+    }
 }
 
 impl IntoResponse for ApiError {

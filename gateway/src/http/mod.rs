@@ -17,11 +17,12 @@ mod events;
 mod health;
 mod metrics;
 pub mod openapi;
+mod upkeep;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
@@ -29,12 +30,14 @@ use tokio_util::sync::CancellationToken;
 use self::auth::{Role, Tokens};
 use crate::backoff::Backoff;
 use crate::config::secret::SecretFile;
+use crate::config::Config;
 use crate::counters::Counters;
 use crate::devices::Device;
 use crate::intake::JournalHealth;
 use crate::journal::Journal;
 use crate::live_view::LiveView;
 use crate::output_health::OutputHealth;
+use crate::upkeep::store::HistoryStore;
 
 /// `[http]`: where the API listens and the token of each role.
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +113,9 @@ pub struct ApiState {
     /// intake itself would keep it from stopping).
     pub journal_health: tokio::sync::watch::Receiver<JournalHealth>,
     pub counters: Arc<Counters>,
+    /// The kept history (acknowledge, arrive, service levels), if open.
+    pub history: Option<HistoryStore>,
+    pub config: Arc<Config>,
 }
 
 /// Every route of the API.
@@ -126,6 +132,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/devices/{device}", get(devices::one))
         .route("/api/v1/devices/{device}/history", get(devices::history))
         .route("/api/v1/alarms", get(devices::alarms))
+        .route("/api/v1/alarms/{alarm_id}/ack", post(upkeep::ack))
+        .route("/api/v1/alarms/{alarm_id}/arrive", post(upkeep::arrive))
+        .route("/api/v1/sla", get(upkeep::sla))
         .route("/api/v1/events", get(events::live))
         .with_state(state)
 }

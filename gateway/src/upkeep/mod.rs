@@ -16,6 +16,26 @@ pub mod sla;
 pub mod spans;
 pub mod store;
 
+/// The service levels of `devices` over `[from, to)` in `history`, with
+/// the config's site, planned maintenance and arrival target.
+pub fn service_levels(
+    config: &crate::config::Config,
+    devices: &[std::sync::Arc<crate::devices::Device>],
+    (from, to): (retrofit_protocols::Timestamp, retrofit_protocols::Timestamp),
+    history: &history::History,
+) -> Result<sla::SlaReport, sla::BadWindow> {
+    let planned = config.sla.planned();
+    let query = sla::SlaQuery {
+        site: config.gateway.site.clone(),
+        from,
+        to,
+        devices,
+        planned: &planned,
+        arrival_target_s: config.sla.arrival_target_s,
+    };
+    sla::compute(&query, history)
+}
+
 /// Opens the kept history of `config`'s data directory with its bound.
 pub fn open_store(
     config: &crate::config::Config,

@@ -12,6 +12,18 @@ use super::http::request;
 use super::mqtt::publish_all;
 use super::rig::{now_ms, Rig};
 
+/// A drainage well that never reports on its own: offline (and its
+/// `offline` alarm raised) 3 s after the gateway starts.
+pub const QUIET: &str = "drain-quiet";
+pub const QUIET_EUI: &str = "70b3d50000000999";
+
+/// The `[[device]]` entry of [`QUIET`], for [`ApiRig::start`]'s `extra`.
+pub fn quiet_device() -> String {
+    format!(
+        "\n[[device]]\nid = \"{QUIET}\"\nkind = \"drainage\"\nlink = \"ns\"\ndev_eui = \"{QUIET_EUI}\"\ndecoder = \"dragino_ldds75\"\nmount_height_m = 3.0\nexpected_interval_s = 1\n"
+    )
+}
+
 pub const ROLES: [&str; 4] = ["viewer", "technician", "operator", "admin"];
 
 /// A rig whose gateway serves the API with a token file per role.
@@ -52,6 +64,14 @@ impl ApiRig {
         let headers: Vec<(&str, &str)> =
             auth.iter().map(|a| ("Authorization", a.as_str())).collect();
         request(self.port, "GET", path, &headers, "").unwrap()
+    }
+
+    /// (status, body) of POST `path` with `body` as JSON and `token`.
+    pub fn post(&self, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
+        headers.extend(auth.iter().map(|a| ("Authorization", a.as_str())));
+        request(self.port, "POST", path, &headers, body).unwrap()
     }
 
     pub fn json(&self, path: &str, role: &str) -> Value {

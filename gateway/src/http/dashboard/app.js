@@ -58,7 +58,7 @@ function alarmRows(alarms) {
   return alarms.map((a) => `<tr data-alarm="${esc(a.alarm_id)}">
     <td><a href="#/device/${esc(a.device)}">${esc(a.device)}</a></td><td>${esc(a.event)}</td>
     <td><span class="${esc(a.severity)}">${esc(a.severity)}</span></td><td>${age(a.ts)}</td>
-    <td>${esc(a.acked_by || "—")}</td>
+    <td class="acked-by">${esc(a.acked_by || "—")}${a.arrived_by ? " · " + t("arrive") + ": " + esc(a.arrived_by) : ""}</td>
     <td>${mayAck ? `<button class="ack" data-id="${esc(a.alarm_id)}">${t("ack")}</button>` : ""}
         ${mayArrive ? `<button class="arrive" data-id="${esc(a.alarm_id)}">${t("arrive")}</button>` : ""}</td></tr>`).join("");
 }
@@ -156,11 +156,13 @@ function apply(reading) {
       x.open_alarms = x.open_alarms.filter((a) => a.alarm_id !== reading.alarm_id);
       if (reading.state === "raised") x.open_alarms.push(reading);
     }
-    if (reading.acked_by !== undefined) {
-      x.open_alarms.forEach((a) => { if (a.alarm_id === reading.alarm_id) a.acked_by = reading.acked_by; });
+    for (const field of ["acked_by", "arrived_by"]) {
+      if (reading[field] === undefined) continue;
+      x.open_alarms.forEach((a) => { if (a.alarm_id === reading.alarm_id) a[field] = reading[field]; });
     }
   }
-  if (state.detail && state.detail.id === reading.device) state.detail.recent.push(reading);
+  const isReading = reading.metrics || reading.event || reading.status;
+  if (isReading && state.detail && state.detail.id === reading.device) state.detail.recent.push(reading);
   rerender();
 }
 
