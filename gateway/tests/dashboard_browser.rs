@@ -145,6 +145,15 @@ async fn the_dashboard_shows_the_site_live_to_each_role() {
     wait_text(&viewer, r#".card[data-kind="parking"] .total"#, "2").await;
     wait_text(&viewer, r#".card[data-kind="drainage"] .total"#, "3").await;
     wait_text(&viewer, r#".card[data-kind="drainage"] .n-online"#, "2").await;
+    // This month's availability per kind, from the kept history.
+    let parking_availability = viewer
+        .find(Locator::Css(r#".card[data-kind="parking"] .availability"#))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(parking_availability.ends_with('%'), "{parking_availability}");
     let quiet_alarm = format!(r#"#alarm-table tr[data-alarm^="{QUIET}"]"#);
     wait_count(&viewer, &quiet_alarm, 1).await;
     wait_count(&operator, &quiet_alarm, 1).await;

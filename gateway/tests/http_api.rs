@@ -18,6 +18,7 @@ use retrofit_protocols::Timestamp;
 use serde_json::Value;
 use support::api::{token, ApiRig, ROLES};
 use support::fleet;
+use support::http::request;
 use support::mqtt::publish_all;
 use support::rig::now_ms;
 use support::wait_until;
@@ -500,4 +501,62 @@ fn service_levels_come_as_json_and_csv_with_errors_for_bad_windows() {
         assert_eq!(status, want, "{query}: {reply}");
         assert!(!error_of(&reply).is_empty());
     }
+}
+
+#[test]
+fn operators_plan_maintenance_windows_that_everyone_can_read() {
+    let api = ApiRig::start(2, "");
+    let window = r#"{"from":"2026-12-02T01:00:00Z","to":"2026-12-02T03:00:00Z","kind":"drainage","reason":"pump service"}"#;
+    let op = Some(token("operator"));
+    assert_eq!(
+        api.post("/api/v1/maintenance", Some(&token("technician")), window)
+            .0,
+        403
+    );
+    assert_eq!(api.post("/api/v1/maintenance", None, window).0, 401);
+    let (status, created) = api.post("/api/v1/maintenance", op.as_deref(), window);
+    assert_eq!(status, 201, "{created}");
+    let created: Value = serde_json::from_str(&created).unwrap();
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(created["reason"], "pump service");
+    for bad in [
+        r#"{"from":"2026-12-02T03:00:00Z","to":"2026-12-02T01:00:00Z"}"#,
+        r#"{"from":"2026-12-02T01:00:00Z","to":"2026-12-02T03:00:00Z","device":"nobody"}"#,
+        r#"{"from":"yesterday","to":"2026-12-02T03:00:00Z"}"#,
+        r#"{"from":"2026-12-02T01:00:00Z"}"#,
+        "[]",
+    ] {
+        let (status, reply) = api.post("/api/v1/maintenance", op.as_deref(), bad);
+        assert_eq!(status, 400, "{bad}: {reply}");
+        assert!(!error_of(&reply).is_empty());
+    }
+    let listed = api.json("/api/v1/maintenance", "viewer");
+    let windows = listed["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1, "{listed}");
+    assert_eq!(
+        (windows[0]["id"].as_i64(), windows[0]["kind"].as_str()),
+        (Some(id), Some("drainage"))
+    );
+
+    let del = |role: &str, path: &str| {
+        request(
+            api.port,
+            "DELETE",
+            path,
+            &[("Authorization", &format!("Bearer {}", token(role)))],
+            "",
+        )
+        .unwrap()
+    };
+    let path = format!("/api/v1/maintenance/{id}");
+    assert_eq!(del("viewer", &path).0, 403);
+    assert_eq!(del("operator", &path).0, 204);
+    let (status, reply) = del("operator", &path);
+    assert_eq!(status, 404, "{reply}");
+    assert!(!error_of(&reply).is_empty());
+    assert_eq!(del("admin", "/api/v1/maintenance/abc").0, 400);
+    assert!(api.json("/api/v1/maintenance", "viewer")["windows"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

@@ -15,6 +15,7 @@ mod devices;
 pub mod error;
 mod events;
 mod health;
+mod maintenance;
 mod metrics;
 pub mod openapi;
 mod upkeep;
@@ -22,7 +23,7 @@ mod upkeep;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
@@ -135,6 +136,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/alarms/{alarm_id}/ack", post(upkeep::ack))
         .route("/api/v1/alarms/{alarm_id}/arrive", post(upkeep::arrive))
         .route("/api/v1/sla", get(upkeep::sla))
+        .route(
+            "/api/v1/maintenance",
+            get(maintenance::list).post(maintenance::add),
+        )
+        .route("/api/v1/maintenance/{id}", delete(maintenance::delete))
         .route("/api/v1/events", get(events::live))
         .with_state(state)
 }

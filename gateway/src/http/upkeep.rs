@@ -46,7 +46,7 @@ pub struct SlaParams {
     pub format: Option<String>,
 }
 
-fn store(state: &ApiState) -> Result<HistoryStore, ApiError> {
+pub(super) fn store(state: &ApiState) -> Result<HistoryStore, ApiError> {
     state
         .history
         .clone()

@@ -9,18 +9,18 @@ const TEXT = {
     event: "事件", acked_by: "确认人", actions: "操作", ack: "确认", arrive: "到场",
     all: "全部", search: "搜索", none: "无", open_alarms: "未消除告警", recent: "最近读数",
     elevator: "电梯", ev_charger: "充电桩", parking: "停车位", drainage: "排水", gateway: "网关",
-    online: "在线", unknown: "未知", role: "角色" },
+    online: "在线", unknown: "未知", role: "角色", availability: "本月可用率" },
   en: { title: "Community devices", overview: "Overview", devices: "Devices", alarms: "Alarms", logout: "Log out",
     token: "Access token", login: "Log in", disconnected: "Not connected", offline: "Offline", live: "Live", bad_token: "Invalid token",
     kind: "Kind", status: "Status", device: "Device", last: "Last reading", age: "Age", severity: "Severity",
     event: "Event", acked_by: "Acknowledged by", actions: "Actions", ack: "Acknowledge", arrive: "Arrived",
     all: "All", search: "Search", none: "None", open_alarms: "Open alarms", recent: "Recent readings",
     elevator: "Elevator", ev_charger: "EV charger", parking: "Parking", drainage: "Drainage", gateway: "Gateway",
-    online: "Online", unknown: "Unknown", role: "Role" },
+    online: "Online", unknown: "Unknown", role: "Role", availability: "Availability this month" },
 };
 const RANK = { viewer: 0, technician: 1, operator: 2, admin: 3 };
 const state = { lang: localStorage.getItem("lang") || "zh", token: sessionStorage.getItem("token"),
-  role: null, devices: [], detail: null, filter: { kind: "", status: "", q: "" } };
+  role: null, devices: [], detail: null, sla: null, filter: { kind: "", status: "", q: "" } };
 const $ = (sel) => document.querySelector(sel);
 const t = (key) => TEXT[state.lang][key] || key;
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
@@ -74,9 +74,15 @@ function renderOverview() {
     const c = counts[d.kind] || (counts[d.kind] = { total: 0, online: 0, offline: 0, unknown: 0 });
     c.total += 1; c[d.status] = (c[d.status] || 0) + 1;
   }
+  const availability = (kind) => {
+    const f = state.sla && state.sla.kinds.find((k) => k.kind === kind);
+    const pct = f && f.availability_pct;
+    return typeof pct === "number" ? pct.toFixed(2) + "%" : "—";
+  };
   const cards = Object.entries(counts).map(([kind, c]) => `<div class="card" data-kind="${esc(kind)}">
     ${t(kind)}<b class="total">${c.total}</b><span class="online">${t("online")} <span class="n-online">${c.online}</span></span>
-    · <span class="offline">${t("offline")} <span class="n-offline">${c.offline}</span></span></div>`).join("");
+    · <span class="offline">${t("offline")} <span class="n-offline">${c.offline}</span></span>
+    <small class="availability">${t("availability")} ${availability(kind)}</small></div>`).join("");
   return `<div class="cards" id="overview-counts">${cards}</div><h2>${t("open_alarms")}</h2>${alarmTable(openAlarms())}`;
 }
 
@@ -192,8 +198,17 @@ async function follow() {
   }
 }
 
+async function loadSla() {
+  const now = new Date();
+  const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  try {
+    state.sla = await api(`/api/v1/sla?from=${month.toISOString()}&to=${now.toISOString()}`);
+  } catch (e) { state.sla = null; }
+}
+
 async function load() {
   state.devices = (await api("/api/v1/devices")).devices;
+  await loadSla();
   state.detail = null;
   rerender();
 }
@@ -216,6 +231,7 @@ async function start() {
   $("#who").textContent = t("role") + ": " + state.role;
   await load();
   follow();
+  setInterval(() => loadSla().then(rerender), 60000);
 }
 
 $("#login").addEventListener("submit", (e) => {

@@ -127,19 +127,32 @@ fn operator_records(
     let mut windows = conn.prepare(
         "SELECT from_ts, to_ts, device, kind, reason FROM maintenance WHERE to_ts > ?1 AND from_ts < ?2 ORDER BY from_ts",
     )?;
-    let rows = windows.query_map(params![from, to], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            row.get::<_, i64>(1)?,
-            row.get::<_, Option<String>>(2)?,
-            row.get::<_, Option<String>>(3)?,
-            row.get::<_, String>(4)?,
-        ))
-    })?;
+    let rows = windows.query_map(params![from, to], MaintenanceRow::read)?;
     for row in rows {
-        let (from_ts, to_ts, device, kind, reason) = row?;
+        out.push(OperatorRecord::Maintenance(row?.decode()?));
+    }
+    Ok(out)
+}
+
+/// A `maintenance` row as stored: `from_ts, to_ts, device, kind, reason`
+/// from column 0 on.
+pub(super) struct MaintenanceRow(i64, i64, Option<String>, Option<String>, String);
+
+impl MaintenanceRow {
+    pub(super) fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self(
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+        ))
+    }
+
+    pub(super) fn decode(self) -> Result<Maintenance, StoreError> {
+        let Self(from_ts, to_ts, device, kind, reason) = self;
         let bad = |_| StoreError::Corrupt("bad maintenance window".into());
-        out.push(OperatorRecord::Maintenance(Maintenance {
+        Ok(Maintenance {
             from: Timestamp::from_millis(from_ts),
             to: Timestamp::from_millis(to_ts),
             device: device.as_deref().map(Id::parse).transpose().map_err(bad)?,
@@ -149,7 +162,6 @@ fn operator_records(
                 .transpose()
                 .map_err(|_| StoreError::Corrupt("bad kind".into()))?,
             reason: retrofit_protocols::reading::BoundedText::lossy(&reason),
-        }));
+        })
     }
-    Ok(out)
 }

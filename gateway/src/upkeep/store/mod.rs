@@ -12,6 +12,7 @@
 mod alarm_ops;
 mod bound;
 mod load;
+mod maintenance;
 mod presence;
 mod schema;
 mod write;

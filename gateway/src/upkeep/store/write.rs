@@ -32,28 +32,41 @@ impl HistoryStore {
         self.with(|conn| {
             match record {
                 OperatorRecord::Ack(v) | OperatorRecord::Arrive(v) => {
-                    let what = if matches!(record, OperatorRecord::Ack(_)) { "ack" } else { "arrive" };
+                    let what = if matches!(record, OperatorRecord::Ack(_)) {
+                        "ack"
+                    } else {
+                        "arrive"
+                    };
                     conn.execute(
                         "INSERT OR IGNORE INTO visits VALUES (?1, ?2, ?3, ?4)",
                         params![what, v.alarm_id.as_str(), v.at.as_millis(), v.by.as_str()],
                     )?;
                 }
                 OperatorRecord::Maintenance(m) => {
-                    conn.execute(
-                        "INSERT INTO maintenance (from_ts, to_ts, device, kind, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![
-                            m.from.as_millis(),
-                            m.to.as_millis(),
-                            m.device.as_ref().map(|d| d.as_str()),
-                            m.kind.map(|k| k.as_str()),
-                            m.reason.as_str()
-                        ],
-                    )?;
+                    insert_maintenance(conn, m)?;
                 }
             }
             Ok(())
         })
     }
+}
+
+/// Stores one maintenance window; returns its id.
+pub(super) fn insert_maintenance(
+    conn: &rusqlite::Connection,
+    m: &crate::upkeep::history::Maintenance,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO maintenance (from_ts, to_ts, device, kind, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            m.from.as_millis(),
+            m.to.as_millis(),
+            m.device.as_ref().map(|d| d.as_str()),
+            m.kind.map(|k| k.as_str()),
+            m.reason.as_str()
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
 }
 
 /// The value of the kind's state metric in `r`, if it carries one.
