@@ -153,7 +153,10 @@ async fn the_dashboard_shows_the_site_live_to_each_role() {
         .text()
         .await
         .unwrap();
-    assert!(parking_availability.ends_with('%'), "{parking_availability}");
+    assert!(
+        parking_availability.ends_with('%'),
+        "{parking_availability}"
+    );
     let quiet_alarm = format!(r#"#alarm-table tr[data-alarm^="{QUIET}"]"#);
     wait_count(&viewer, &quiet_alarm, 1).await;
     wait_count(&operator, &quiet_alarm, 1).await;

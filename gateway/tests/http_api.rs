@@ -257,6 +257,7 @@ fn metrics_count_exactly_what_was_sent_and_rejected() {
     assert!(samples
         .iter()
         .any(|s| s.metric.starts_with("retrofit_output_batch_seconds")));
+    assert!(value(&samples, "retrofit_history_bytes", &[]).is_some_and(|b| b > 0.0));
 }
 
 fn health(api: &ApiRig) -> (u16, Value) {

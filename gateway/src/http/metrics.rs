@@ -2,8 +2,8 @@
 //! `prometheus-client`: readings in per source, rejects by source and
 //! reason, lost readings, readings out and health per output, the
 //! forwarder batch latency histogram, journal depth, age and drops per
-//! output and lane, devices by status, open alarms by severity, and the
-//! process's RSS and CPU. Needs a token on the API address; open on
+//! output and lane, the kept history's drops and size, devices by status,
+//! open alarms by severity, and the process's RSS and CPU. Needs a token on the API address; open on
 //! `metrics_listen`.
 //!
 //! Figures are read at scrape time from what the gateway keeps anyway;
@@ -28,6 +28,7 @@ use super::error::ApiError;
 use super::ApiState;
 use crate::journal::{JournalStats, Lane, RecordClass};
 use crate::output_health::{Delivery, OutputState};
+use crate::upkeep::store::DropCounts;
 
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -43,12 +44,14 @@ pub async fn metrics_with_token(State(state): State<ApiState>, headers: HeaderMa
 
 /// `/metrics` without a token (the `metrics_listen` address).
 pub async fn metrics_open(State(state): State<ApiState>) -> Response {
-    let journal = state.journal.clone();
-    let stats = tokio::task::spawn_blocking(move || journal.stats().ok())
-        .await
-        .ok()
-        .flatten();
-    let snapshot = Snapshot::take(&state, stats);
+    let (journal, history) = (state.journal.clone(), state.history.clone());
+    let stored = tokio::task::spawn_blocking(move || {
+        let kept = history.and_then(|h| Some((h.drops().ok()?, h.used_bytes().ok()?)));
+        (journal.stats().ok(), kept)
+    })
+    .await
+    .unwrap_or_default();
+    let snapshot = Snapshot::take(&state, stored);
     let mut registry = Registry::default();
     registry.register(
         "retrofit_output_batch_seconds",
@@ -71,6 +74,8 @@ struct Snapshot {
     lost: BTreeMap<String, u64>,
     outputs: BTreeMap<String, OutputState>,
     journal: Option<JournalStats>,
+    /// The kept history's drops by cause and table, and its size.
+    history: Option<(DropCounts, u64)>,
     devices_by_status: BTreeMap<String, u64>,
     alarms_by_severity: BTreeMap<String, u64>,
     view_skipped: u64,
@@ -78,7 +83,7 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn take(state: &ApiState, journal: Option<JournalStats>) -> Self {
+    fn take(state: &ApiState, (journal, history): Stored) -> Self {
         let views = state.view.summaries();
         let mut devices_by_status = BTreeMap::new();
         for d in state.devices.iter() {
@@ -104,6 +109,7 @@ impl Snapshot {
             lost: state.counters.lost_snapshot(),
             outputs: state.outputs.snapshot(),
             journal,
+            history,
             devices_by_status,
             alarms_by_severity,
             view_skipped: state.view.skipped_batches(),
@@ -111,6 +117,9 @@ impl Snapshot {
         }
     }
 }
+
+/// What the journal and the kept history report, read on the blocking pool.
+type Stored = (Option<JournalStats>, Option<(DropCounts, u64)>);
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -202,6 +211,25 @@ impl Collector for Snapshot {
             }),
         )?;
         self.encode_journal(&mut enc)?;
+        if let Some((drops, bytes)) = &self.history {
+            family(
+                &mut enc,
+                "retrofit_history_dropped",
+                "Rows the kept history removed, by cause and table",
+                Counter,
+                drops
+                    .0
+                    .iter()
+                    .map(|(what, n)| (by("what", what), counter(*n))),
+            )?;
+            family(
+                &mut enc,
+                "retrofit_history_bytes",
+                "Bytes the kept history uses",
+                Gauge,
+                [(Labels::new(), gauge(*bytes as f64))],
+            )?;
+        }
         family(
             &mut enc,
             "retrofit_devices",
