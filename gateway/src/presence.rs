@@ -100,6 +100,19 @@ impl PresenceBook {
         out
     }
 
+    /// The link that reaches `device` reports it unreachable (e.g. a
+    /// Modbus slave that stopped answering): offline now, with `reason`,
+    /// until its next reading.
+    pub fn unreachable(&mut self, device: &Id, reason: &str, now: Timestamp) -> Vec<Reading> {
+        match self.devices.get_mut(device) {
+            Some(t) if t.state != Presence::Offline => {
+                t.deadline = now;
+                declare_offline(&self.site, t, reason, now)
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Declares offline every device whose deadline has passed.
     pub fn tick(&mut self, now: Timestamp) -> Vec<Reading> {
         let mut out = Vec::new();
@@ -107,22 +120,23 @@ impl PresenceBook {
             if t.state == Presence::Offline || now < t.deadline {
                 continue;
             }
-            t.state = Presence::Offline;
-            t.since = t.deadline;
-            let raise_seq = now.0 as u64 * 1000;
-            t.alarm = Some(raise_seq);
             let reason = format!("no reading for {} s", grace_ms(&t.device) / 1000);
-            out.push(status(&self.site, t, &reason, now));
-            out.push(offline_event(
-                &self.site,
-                t,
-                EventState::Raised,
-                raise_seq,
-                now,
-            ));
+            out.extend(declare_offline(&self.site, t, &reason, now));
         }
         out
     }
+}
+
+/// Marks `t` offline since its deadline and raises its `offline` alarm.
+fn declare_offline(site: &Id, t: &mut Tracked, reason: &str, now: Timestamp) -> Vec<Reading> {
+    t.state = Presence::Offline;
+    t.since = t.deadline;
+    let raise_seq = now.0 as u64 * 1000;
+    t.alarm = Some(raise_seq);
+    vec![
+        status(site, t, reason, now),
+        offline_event(site, t, EventState::Raised, raise_seq, now),
+    ]
 }
 
 /// A reading the gateway emits about `t`; `slot` keeps the status and the
@@ -182,16 +196,29 @@ fn offline_event(
     )
 }
 
+/// What a link tells the presence task.
+enum Observation {
+    Seen(Id, Timestamp),
+    Unreachable(Id, String),
+}
+
 /// Feeds a [`PresenceBook`] from the links and publishes its transitions.
 #[derive(Clone)]
 pub struct PresenceFeed {
-    tx: mpsc::UnboundedSender<(Id, Timestamp)>,
+    tx: mpsc::UnboundedSender<Observation>,
 }
 
 impl PresenceFeed {
     /// Reports an accepted reading.
     pub fn seen(&self, device: &Id, ts: Timestamp) {
-        let _ = self.tx.send((device.clone(), ts));
+        let _ = self.tx.send(Observation::Seen(device.clone(), ts));
+    }
+
+    /// Reports that the link cannot reach `device`, and why.
+    pub fn unreachable(&self, device: &Id, reason: &str) {
+        let _ = self
+            .tx
+            .send(Observation::Unreachable(device.clone(), reason.to_string()));
     }
 }
 
@@ -201,14 +228,17 @@ pub fn start(
     intake: Intake,
     stop: CancellationToken,
 ) -> (PresenceFeed, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Id, Timestamp)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Observation>();
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             let readings = tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => book.tick(crate::clock::now()),
-                Some((device, ts)) = rx.recv() => book.observe(&device, ts, crate::clock::now()),
+                Some(seen) = rx.recv() => match seen {
+                    Observation::Seen(device, ts) => book.observe(&device, ts, crate::clock::now()),
+                    Observation::Unreachable(device, why) => book.unreachable(&device, &why, crate::clock::now()),
+                },
             };
             if readings.is_empty() {
                 continue;

@@ -73,6 +73,10 @@ struct ConfigFile {
     link: Vec<LinkEntry>,
     #[serde(default)]
     device: Vec<DeviceEntry>,
+    #[serde(default)]
+    modbus_map: Vec<crate::links::modbus::MapEntry>,
+    #[serde(default)]
+    modbus_map_files: Vec<Spanned<String>>,
 }
 
 /// A loaded, fully validated config.
@@ -143,7 +147,7 @@ impl Config {
                 return Err(problems.into_errors());
             }
         };
-        let config = file.validate(&mut problems);
+        let config = file.validate(origin, &mut problems);
         problems.finish()?;
         Ok(config)
     }
@@ -201,8 +205,14 @@ impl MqttTable {
 }
 
 impl ConfigFile {
-    fn validate(self, problems: &mut Problems<'_>) -> Config {
+    fn validate(self, origin: &str, problems: &mut Problems<'_>) -> Config {
         let gateway_id = self.gateway.id.clone();
+        let maps = crate::links::modbus::load_maps(
+            self.modbus_map,
+            &self.modbus_map_files,
+            origin,
+            problems,
+        );
         let mqtt = self.mqtt.into_broker(&gateway_id, problems);
         let devices = check_devices(&self.device, problems);
         let mut seen_links = HashSet::new();
@@ -221,8 +231,17 @@ impl ConfigFile {
                 .zip(&devices)
                 .filter(|(d, _)| d.link.get_ref() == entry.id.get_ref())
                 .collect();
-            if let Some(spec) = entry.into_spec(&gateway_id, &self.gateway.site, &members, problems)
-            {
+            let site = &self.gateway.site;
+            let spec = match *entry.link_type.get_ref() {
+                crate::links::LinkType::Modbus => {
+                    crate::links::modbus::ModbusLinkConfig::from_entry(
+                        entry, site, &members, &maps, problems,
+                    )
+                    .map(LinkSpec::Modbus)
+                }
+                _ => entry.into_spec(&gateway_id, site, &members, problems),
+            };
+            if let Some(spec) = spec {
                 links.push(spec);
             }
         }
