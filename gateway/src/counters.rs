@@ -1,7 +1,8 @@
 //! Counters of what the links accepted, rejected (by source and reason,
 //! spec §13) and saw lost (gaps in a device's own sequence), and of the
 //! outcome of every request a polling link made to a device (Modbus:
-//! `ok`, `timeout`, `crc_error`, `exception`, `garbled`), read by the
+//! `ok`, `timeout`, `crc_error`, `short_frame`, `garbled`, `exception`,
+//! and `delivered` once a poll's reading is committed), read by the
 //! gateway's periodic self-report, the demo summary and `/metrics`.
 //!
 //! Cheap to update from any task; never holds a lock across an await.

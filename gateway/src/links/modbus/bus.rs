@@ -167,17 +167,15 @@ impl Bus {
         match result {
             Ok(Ok(Ok(values))) => Answer::Values(values),
             Ok(Ok(Err(exception))) => Answer::Exception(exception),
-            Ok(Err(tokio_modbus::Error::Protocol(_))) => {
-                Answer::Failed(Failure::Garbled("mismatched answer"))
-            }
+            Ok(Err(tokio_modbus::Error::Protocol(_))) => Answer::Failed(Failure::Garbled),
             Ok(Err(tokio_modbus::Error::Transport(e))) if e.kind() == ErrorKind::InvalidData => {
                 self.broken = true;
-                Answer::Failed(Failure::Garbled("garbled frame"))
+                Answer::Failed(Failure::Garbled)
             }
             Ok(Err(tokio_modbus::Error::Transport(e))) => Answer::Lost(e.to_string()),
             Err(_) if self.rtu => Answer::Failed(classify_rtu(&self.heard.bytes())),
             Err(_) if self.heard.bytes().is_empty() => Answer::Failed(Failure::Timeout),
-            Err(_) => Answer::Failed(Failure::Garbled("garbled frame")),
+            Err(_) => Answer::Failed(Failure::Garbled),
         }
     }
 }

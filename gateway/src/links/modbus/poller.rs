@@ -230,6 +230,7 @@ fn failure_name(f: Failure) -> &'static str {
     match f {
         Failure::Timeout => "timeout",
         Failure::Crc => "crc_error",
-        Failure::Garbled(_) => "garbled",
+        Failure::Short => "short_frame",
+        Failure::Garbled => "garbled",
     }
 }

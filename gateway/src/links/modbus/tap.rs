@@ -99,8 +99,8 @@ pub fn classify_rtu(heard: &[u8]) -> Failure {
     };
     match expected {
         Some(n) if heard.len() >= n && !crc_ok(&heard[..n]) => Failure::Crc,
-        Some(n) if heard.len() < n => Failure::Garbled("short frame"),
-        _ => Failure::Garbled("garbled frame"),
+        Some(n) if heard.len() < n => Failure::Short,
+        _ => Failure::Garbled,
     }
 }
 
@@ -126,8 +126,10 @@ pub enum Failure {
     Timeout,
     /// A frame of the right length whose CRC is wrong.
     Crc,
+    /// The start of a frame that never completed.
+    Short,
     /// Bytes that do not make a frame for this request.
-    Garbled(&'static str),
+    Garbled,
 }
 
 #[cfg(test)]
@@ -148,12 +150,9 @@ mod tests {
         let mut bad = good.clone();
         bad[3] ^= 0xFF;
         assert_eq!(classify_rtu(&bad), Failure::Crc);
-        assert_eq!(classify_rtu(&good[..4]), Failure::Garbled("short frame"));
-        assert_eq!(
-            classify_rtu(&[1, 0x42, 9, 9]),
-            Failure::Garbled("garbled frame")
-        );
-        assert_eq!(classify_rtu(&[7]), Failure::Garbled("garbled frame"));
+        assert_eq!(classify_rtu(&good[..4]), Failure::Short);
+        assert_eq!(classify_rtu(&[1, 0x42, 9, 9]), Failure::Garbled);
+        assert_eq!(classify_rtu(&[7]), Failure::Garbled);
         let mut exception = frame(&[1, 0x83, 2]);
         exception[4] ^= 1;
         assert_eq!(classify_rtu(&exception), Failure::Crc);

@@ -139,10 +139,13 @@ fn unknown_types_and_duplicate_slave_ids_are_reported() {
     assert!(load(&no_map)
         .unwrap_err()
         .contains("no [[modbus_map]] is called \"nope\""));
-    let too_fast = format!("{GOOD}").replace("baud = 9600", "baud = 9600\ninter_frame_ms = 1.0");
-    assert!(load(&too_fast)
-        .unwrap_err()
-        .contains("at least 3.5 character times"));
+    let too_fast =
+        format!("{HEAD}{GOOD}").replace("baud = 9600", "baud = 9600\ninter_frame_ms = 1.0");
+    let e = Config::parse(&too_fast, "t.toml").unwrap_err().to_string();
+    assert!(
+        e.contains("at least 3.5 character times (4.010 ms at this baud)"),
+        "{e}"
+    );
 }
 
 #[test]
