@@ -154,7 +154,7 @@ impl Bus {
 
     /// Waits out the silence after the last frame and addresses `slave`.
     async fn begin(&mut self, slave: u8) {
-        tokio::time::sleep_until(self.quiet_until).await;
+        wait_until(self.quiet_until).await;
         self.ctx.set_slave(Slave(slave));
         self.heard.clear();
     }
@@ -177,5 +177,20 @@ impl Bus {
             Err(_) if self.heard.bytes().is_empty() => Answer::Failed(Failure::Timeout),
             Err(_) => Answer::Failed(Failure::Garbled),
         }
+    }
+}
+
+/// The timer's granularity: tokio wakes sleepers on millisecond ticks.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
+/// Waits until `at`, precisely: the silence between frames (1.75 ms above
+/// 19,200 baud) is short against the timer's tick, so the last tick is
+/// waited by yielding to the runtime instead of sleeping past it.
+async fn wait_until(at: Instant) {
+    if let Some(coarse) = at.checked_sub(TIMER_TICK) {
+        tokio::time::sleep_until(coarse).await;
+    }
+    while Instant::now() < at {
+        tokio::task::yield_now().await;
     }
 }

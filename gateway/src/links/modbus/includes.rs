@@ -1,14 +1,17 @@
-//! Register maps kept in their own files (`config/modbus/*.toml`), named
-//! by the top-level `modbus_map_files` list of the gateway config, with
-//! paths relative to the config file:
+//! Where register maps come from: the config's own `[[modbus_map]]`
+//! tables, files named by its top-level `modbus_map_files` list (paths
+//! relative to the config file), and the maps shipped in `config/modbus/`,
+//! built in by name. A map the config defines shadows a built-in one of
+//! the same name.
 //!
 //! ```toml
-//! modbus_map_files = ["modbus/level-4-20ma.toml", "modbus/ddsu666.toml"]
+//! modbus_map_files = ["modbus/my-meter.toml"]
 //! ```
 //!
-//! Each file holds `[[modbus_map]]` tables only. Its problems are reported
-//! at the list entry that names it, each with its own `FILE:LINE:COL`, so
-//! `check` points into the map file. Reading a file is the only I/O here.
+//! A map file holds `[[modbus_map]]` tables only. Its problems are
+//! reported at the list entry that names it, each with its own
+//! `FILE:LINE:COL`, so `check` points into the map file. Reading a file is
+//! the only I/O here.
 
 use std::path::Path;
 
@@ -17,6 +20,26 @@ use toml::Spanned;
 
 use super::map::{check_maps, MapEntry, Maps};
 use crate::config::error::Problems;
+
+/// The maps shipped in `config/modbus/`, by file name.
+const BUILT_IN: [(&str, &str); 4] = [
+    (
+        "config/modbus/level-4-20ma.toml",
+        include_str!("../../../../config/modbus/level-4-20ma.toml"),
+    ),
+    (
+        "config/modbus/rain-gauge.toml",
+        include_str!("../../../../config/modbus/rain-gauge.toml"),
+    ),
+    (
+        "config/modbus/ultrasonic-level.toml",
+        include_str!("../../../../config/modbus/ultrasonic-level.toml"),
+    ),
+    (
+        "config/modbus/ddsu666.toml",
+        include_str!("../../../../config/modbus/ddsu666.toml"),
+    ),
+];
 
 /// A map file as written.
 #[derive(Debug, Deserialize)]
@@ -56,7 +79,23 @@ pub fn load_maps(
             ),
         }
     }
+    add_built_in(&mut maps, problems);
     maps
+}
+
+/// Adds the built-in maps whose names the config does not define.
+fn add_built_in(maps: &mut Maps, problems: &mut Problems<'_>) {
+    for (file, text) in BUILT_IN {
+        let mut built_in = Maps::new();
+        let mut inner = Problems::new(text, file);
+        load_file(text, &mut built_in, &mut inner);
+        if let Err(errors) = inner.finish() {
+            problems.at(0..0, format!("built-in map: {errors}"));
+        }
+        for (name, map) in built_in {
+            maps.entry(name).or_insert(map);
+        }
+    }
 }
 
 fn load_file(text: &str, maps: &mut Maps, problems: &mut Problems<'_>) {

@@ -149,7 +149,23 @@ fn unknown_types_and_duplicate_slave_ids_are_reported() {
 }
 
 #[test]
-fn the_shipped_maps_load() {
+fn the_shipped_maps_are_built_in_and_load_from_their_files() {
+    let config = load(GOOD).unwrap();
+    let crate::links::LinkSpec::Modbus(link) = &config.links[0] else {
+        panic!("modbus link")
+    };
+    assert_eq!(
+        link.slaves[0].map.name.as_str(),
+        "level",
+        "the config's own map"
+    );
+    for name in ["level-4-20ma", "rain-gauge", "ultrasonic-level", "ddsu666"] {
+        let text = GOOD.replace(
+            "map = \"level\"",
+            &format!("map = \"{name}\"\nmount_height_m = 3.0"),
+        );
+        assert!(load(&text).is_ok(), "built-in {name}");
+    }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/x.toml");
     let files = r#"modbus_map_files = ["modbus/level-4-20ma.toml", "modbus/rain-gauge.toml", "modbus/ultrasonic-level.toml", "modbus/ddsu666.toml"]"#;
     let text = format!("{files}\n{HEAD}");
