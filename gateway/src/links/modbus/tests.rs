@@ -186,3 +186,95 @@ fn problems_inside_a_map_file_name_that_file() {
         "{e}"
     );
 }
+
+fn slave_of(text: &str) -> super::Slave {
+    let config = load(text).unwrap();
+    let crate::links::LinkSpec::Modbus(link) = &config.links[0] else {
+        panic!("modbus link")
+    };
+    link.slaves[0].clone()
+}
+
+fn number(m: &retrofit_protocols::reading::Metrics, name: &str) -> f64 {
+    match m.iter().find(|(n, _)| n.as_str() == name) {
+        Some((_, retrofit_protocols::Value::Number(x))) => *x,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+#[test]
+fn decimals_and_unit_registers_scale_the_level() {
+    use super::values::{metrics, raw_values};
+    use super::Values;
+    let slave = slave_of(GOOD);
+    let mut totals = vec![None; slave.map.points.len()];
+    // Unit code 1 (cm), 1 decimal, 1234 -> 123.4 cm; 1500.5 kWh, CDAB.
+    let answers = [
+        Some(Values::Words(vec![1, 1, 1234])),
+        Some(Values::Words(vec![0x9000, 0x44BB])),
+    ];
+    let m = metrics(&slave, &raw_values(&slave, &answers), &mut totals).unwrap();
+    assert!((number(&m, "level_m") - 1.234).abs() < 1e-9);
+    assert_eq!(number(&m, "energy_wh"), 1_500_500.0);
+    // The meter is reset: the total goes on from there.
+    let answers = [None, Some(Values::Words(vec![0x0000, 0x4000]))];
+    let m = metrics(&slave, &raw_values(&slave, &answers), &mut totals).unwrap();
+    assert_eq!(number(&m, "energy_wh"), 1_502_500.0);
+    assert!(
+        m.iter().all(|(n, _)| n.as_str() != "level_m"),
+        "unanswered block left out"
+    );
+}
+
+#[test]
+fn hostile_register_values_are_rejected_not_panicked_on() {
+    use super::values::{metrics, raw_values};
+    use super::Values;
+    let slave = slave_of(GOOD);
+    let mut totals = vec![None; slave.map.points.len()];
+    for (words, why) in [
+        (vec![1, 9, 1234], "decimals register says 9"),
+        (vec![7, 1, 1234], "unknown unit code 7"),
+    ] {
+        let raw = raw_values(&slave, &[Some(Values::Words(words)), None]);
+        let e = metrics(&slave, &raw, &mut totals).unwrap_err();
+        assert_eq!(e.reason, "invalid_value");
+        assert!(e.detail.contains(why), "{}", e.detail);
+    }
+    // Short answers and NaN floats decode to nothing.
+    let raw = raw_values(
+        &slave,
+        &[
+            Some(Values::Words(vec![1])),
+            Some(Values::Words(vec![0, 0x7FC0])),
+        ],
+    );
+    assert!(metrics(&slave, &raw, &mut totals).unwrap().is_empty());
+    let raw = raw_values(&slave, &[Some(Values::Bits(vec![true])), None]);
+    assert!(metrics(&slave, &raw, &mut totals).unwrap().is_empty());
+}
+
+#[test]
+fn writes_only_where_the_map_allows_and_values_fit() {
+    use super::bus::Write;
+    use super::write::write_request;
+    let text = GOOD.replace("counter = true", "counter = true\nwritable = true");
+    let text = text.replace(
+        "function = 4\naddress = 0x10",
+        "function = 3\naddress = 0x10",
+    );
+    let slave = slave_of(&text);
+    let energy = &slave.map.points[3];
+    let level = &slave.map.points[2];
+    assert!(matches!(
+        write_request(level, 1.0),
+        Err(super::WriteError::NotWritable(_))
+    ));
+    assert!(matches!(write_request(energy, 2.5), Ok(Write::Registers(0x10, w)) if w.len() == 2));
+    let wrong_table = GOOD.replace("counter = true", "counter = true\nwritable = true");
+    let e = load(&wrong_table).unwrap_err();
+    assert!(
+        e.contains("writable needs function 1 (coils) or 3 (holding registers)"),
+        "{e}"
+    );
+}
