@@ -7,9 +7,9 @@
 //! A pseudo-terminal has no baud rate: the slave holds each answer back
 //! for the wire time of the request and the response at `baud` plus the
 //! silence that ends the request (see [`super::slaves`]). So the
-//! theoretical time per request is `(request + response) x 11 bits / baud
-//! + 2 x inter-frame delay` (3.5 characters, at least 1.75 ms), and the
-//! ratio says how much of the line the gateway's poller keeps busy.
+//! theoretical time per request is (request + response) x 11 bits / baud,
+//! plus twice the inter-frame delay (3.5 characters, at least 1.75 ms),
+//! and the ratio says how much of the line the gateway's poller keeps busy.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
