@@ -1,6 +1,8 @@
 //! Edge-side offline detection (spec §5, §12): each configured device is
 //! `online` from its first reading, and declared `offline` when nothing has
-//! arrived for its grace period (3 x `expected_interval_s`). Transitions
+//! arrived for its grace period (3 x `expected_interval_s`), or at once
+//! when its link reports it unreachable (a Modbus slave that stopped
+//! answering), with the link's reason. Transitions
 //! are published as the device's retained `status` and as the `offline`
 //! alarm (raised when declared offline, cleared on the next reading).
 //!

@@ -98,6 +98,8 @@ impl LinkSpec {
 
 impl LinkEntry {
     /// Validates the entry for its type, with the devices that name it.
+    /// (`modbus` links need the register maps: the config builds them with
+    /// [`modbus::ModbusLinkConfig::from_entry`].)
     pub fn into_spec(
         self,
         gateway: &Id,

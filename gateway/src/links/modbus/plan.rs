@@ -62,3 +62,65 @@ pub fn plan(map: &RegisterMap) -> Vec<Block> {
     }
     blocks
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::links::modbus::decode::{DataType, Layout, Order};
+
+    fn point(table: Table, address: u16, data_type: DataType, bit: Option<u8>) -> Point {
+        Point {
+            name: retrofit_protocols::Id::parse("p").unwrap(),
+            metric: None,
+            table,
+            address,
+            layout: Layout {
+                data_type,
+                word_order: Order::Big,
+                byte_order: Order::Big,
+                bit,
+            },
+            scale: 1.0,
+            offset: 0.0,
+            units: None,
+            decimals_from: None,
+            unit_from: None,
+            counter: None,
+            from_mount_height: false,
+            writable: false,
+        }
+    }
+
+    #[test]
+    fn coalesces_adjacent_points_bits_of_a_register_and_stops_at_gaps_and_limits() {
+        let points = vec![
+            point(Table::HoldingRegisters, 10, DataType::F32, None),
+            point(Table::HoldingRegisters, 12, DataType::Bool, Some(0)),
+            point(Table::HoldingRegisters, 12, DataType::Bool, Some(5)),
+            point(Table::HoldingRegisters, 14, DataType::U16, None),
+            point(Table::InputRegisters, 13, DataType::U16, None),
+            point(Table::HoldingRegisters, 15, DataType::U16, None),
+            point(Table::HoldingRegisters, 139, DataType::U32, None),
+            point(Table::Coils, 0, DataType::Bool, None),
+            point(Table::Coils, 1, DataType::Bool, None),
+        ];
+        let map = RegisterMap {
+            name: retrofit_protocols::Id::parse("m").unwrap(),
+            points,
+        };
+        let blocks: Vec<_> = plan(&map)
+            .iter()
+            .map(|b| (b.table, b.address, b.count, b.points.len()))
+            .collect();
+        assert_eq!(
+            blocks,
+            [
+                (Table::Coils, 0, 2, 2),
+                (Table::HoldingRegisters, 10, 3, 3),
+                (Table::HoldingRegisters, 14, 2, 2),
+                (Table::HoldingRegisters, 139, 2, 1),
+                (Table::InputRegisters, 13, 1, 1),
+            ]
+        );
+    }
+}

@@ -42,7 +42,7 @@ struct Polled {
 }
 
 /// What one poll got.
-struct Poll {
+struct PollOutcome {
     answers: Vec<Option<Values>>,
     answered: bool,
     lost: Option<String>,
@@ -142,8 +142,8 @@ impl ModbusPoller<'_> {
 
     /// Reads every block of `slave`; stops at the first request that got
     /// no answer.
-    async fn poll(&self, bus: &mut Bus, slave: &Slave) -> Poll {
-        let mut poll = Poll {
+    async fn poll(&self, bus: &mut Bus, slave: &Slave) -> PollOutcome {
+        let mut poll = PollOutcome {
             answers: Vec::with_capacity(slave.blocks.len()),
             answered: false,
             lost: None,
