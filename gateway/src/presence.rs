@@ -320,6 +320,29 @@ mod tests {
     }
 
     #[test]
+    fn a_link_can_declare_a_device_unreachable_with_its_reason() {
+        let (mut b, id) = book();
+        b.observe(&id, Timestamp(10), Timestamp(10));
+        let off = b.unreachable(&id, "modbus timeout: no answer", Timestamp(500));
+        assert_eq!(states(&off), ["status:offline", "offline:raised"]);
+        let Body::Status(status) = &off[0].body else {
+            panic!("status")
+        };
+        assert_eq!(status.reason.as_str(), "modbus timeout: no answer");
+        assert_eq!(status.since, Timestamp(500));
+        assert!(
+            b.unreachable(&id, "again", Timestamp(600)).is_empty(),
+            "once"
+        );
+        assert!(
+            b.tick(Timestamp(10_000_000)).is_empty(),
+            "not declared twice"
+        );
+        let back = b.observe(&id, Timestamp(700), Timestamp(700));
+        assert_eq!(states(&back), ["offline:cleared", "status:online"]);
+    }
+
+    #[test]
     fn unknown_devices_are_ignored() {
         let (mut b, _) = book();
         assert!(b
