@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use retrofit_gateway::links::modbus::{minimum_inter_frame, BITS_PER_CHAR};
+use retrofit_gateway::links::modbus::{minimum_inter_frame, wait_until, BITS_PER_CHAR};
 use tokio_modbus::server::rtu::Server;
 use tokio_modbus::server::Service;
 use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
@@ -129,11 +129,9 @@ impl Service for BusService {
     fn call(&self, req: Self::Request) -> Self::Future {
         let answer = self.answer(&req);
         let wait = self.wire_time(&req, &answer);
+        let until = tokio::time::Instant::now() + wait;
         Box::pin(async move {
-            if !wait.is_zero() {
-                // Sub-millisecond precision: tokio's timer ticks in ms.
-                let _ = tokio::task::spawn_blocking(move || std::thread::sleep(wait)).await;
-            }
+            wait_until(until).await;
             answer
         })
     }

@@ -186,7 +186,7 @@ const TIMER_TICK: Duration = Duration::from_millis(1);
 /// Waits until `at`, precisely: the silence between frames (1.75 ms above
 /// 19,200 baud) is short against the timer's tick, so the last tick is
 /// waited by yielding to the runtime instead of sleeping past it.
-async fn wait_until(at: Instant) {
+pub async fn wait_until(at: Instant) {
     if let Some(coarse) = at.checked_sub(TIMER_TICK) {
         tokio::time::sleep_until(coarse).await;
     }

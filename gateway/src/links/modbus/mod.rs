@@ -53,7 +53,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use bus::{Answer, Bus, Values};
+pub use bus::{wait_until, Answer, Bus, Values};
 pub use config::{
     minimum_inter_frame, ModbusLinkConfig, Slave, Transport, BITS_PER_CHAR, DEFAULT_BAUD,
 };
