@@ -217,6 +217,7 @@ impl ConfigFile {
         let devices = check_devices(&self.device, problems);
         let mut seen_links = HashSet::new();
         let mut links = Vec::new();
+        let mut ports = std::collections::HashMap::new();
         for entry in self.link {
             if !seen_links.insert(entry.id.get_ref().clone()) {
                 problems.at(
@@ -224,6 +225,18 @@ impl ConfigFile {
                     format!("duplicate link id {}", entry.id.get_ref()),
                 );
                 continue;
+            }
+            if let Some(port) = &entry.port {
+                // A modbus bus has one owner: no other link may open its port.
+                let modbus = *entry.link_type.get_ref() == crate::links::LinkType::Modbus;
+                let claim = (entry.id.get_ref().clone(), modbus);
+                match ports.insert(port.get_ref().clone(), claim) {
+                    Some((owner, was_modbus)) if modbus || was_modbus => problems.at(
+                        port.span(),
+                        format!("port {} is already the bus of link {owner}", port.get_ref()),
+                    ),
+                    _ => {}
+                }
             }
             let members: Vec<(&DeviceEntry, &Arc<Device>)> = self
                 .device

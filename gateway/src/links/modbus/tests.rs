@@ -125,6 +125,16 @@ unit = "kwh"
 }
 
 #[test]
+fn two_links_never_share_a_port() {
+    let second = "\n[[link]]\nid = \"bus-2\"\ntype = \"serial\"\nport = \"/dev/null\"\n";
+    let e = load(&format!("{GOOD}{second}")).unwrap_err();
+    assert!(
+        e.contains("port /dev/null is already the bus of link bus"),
+        "{e}"
+    );
+}
+
+#[test]
 fn unknown_types_and_duplicate_slave_ids_are_reported() {
     let text = GOOD.replace("type = \"i16\"", "type = \"int7\"");
     let e = load(&text).unwrap_err();
