@@ -1,8 +1,10 @@
 //! `retrofit-sim modbus-bench`: requests per second on one RTU bus against
 //! the theoretical limit of the line. The gateway's own bus code
 //! (`retrofit_gateway::links::modbus::Bus`, with its inter-frame delay)
-//! reads `registers` holding registers from one simulated slave over a
-//! pseudo-terminal pair, as fast as the bus allows, for `duration`.
+//! reads `registers` holding registers from one simulated slave, as fast
+//! as the bus allows, for `duration`. The line is one pseudo-terminal
+//! (`openpty`): the gateway's bus runs on its slave end, the simulated
+//! slave serves its master end, with no relay between them.
 //!
 //! A pseudo-terminal has no baud rate: the slave holds each answer back
 //! for the wire time of the request and the response at `baud` plus the
@@ -17,12 +19,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use retrofit_gateway::links::modbus::{
-    minimum_inter_frame, Answer, Block, Bus, Table, Transport, BITS_PER_CHAR,
+    minimum_inter_frame, Answer, Block, Bus, Table, BITS_PER_CHAR,
 };
 use tokio_util::sync::CancellationToken;
 
-use super::slaves::{serve, BusService, Registers};
-use crate::pty::PtyPair;
+use tokio_serial::SerialStream;
+
+use super::slaves::{serve_stream, BusService, Registers};
 
 /// Request frame length of a read (slave, function, address, count, CRC).
 const REQUEST_BYTES: usize = 8;
@@ -79,29 +82,17 @@ pub async fn run_modbus_bench(
     registers: u16,
     duration: Duration,
 ) -> anyhow::Result<BenchReport> {
-    let pty = PtyPair::start("modbus-bench")?;
+    let (master, end) = SerialStream::pair().context("open a pseudo-terminal")?;
     let mut slave = Registers::default();
     slave.set_holding(0, &vec![0x1234; usize::from(registers)]);
     let bus = Arc::new(Mutex::new(HashMap::from([(1u8, slave)])));
     let stop = CancellationToken::new();
-    let server = {
-        let (path, stop) = (pty.node_end.clone(), stop.clone());
-        tokio::spawn(
-            async move { serve(&path, baud, BusService::new(bus, Some(baud)), stop).await },
-        )
-    };
-    let transport = Transport::Rtu {
-        port: pty.gateway_end.display().to_string(),
-        baud,
-        parity: tokio_serial::Parity::None,
-    };
-    let mut line = Bus::open(
-        &transport,
-        minimum_inter_frame(baud),
-        Duration::from_secs(1),
-    )
-    .await
-    .context("open the gateway end")?;
+    let server = tokio::spawn(serve_stream(
+        master,
+        BusService::new(bus, Some(baud)),
+        stop.clone(),
+    ));
+    let mut line = Bus::rtu(end, minimum_inter_frame(baud));
     let block = Block {
         table: Table::HoldingRegisters,
         address: 0,

@@ -23,7 +23,7 @@ use retrofit_gateway::links::modbus::{minimum_inter_frame, wait_until, BITS_PER_
 use tokio_modbus::server::rtu::Server;
 use tokio_modbus::server::Service;
 use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
-use tokio_serial::SerialPortBuilderExt;
+use tokio_serial::{SerialPortBuilderExt, SerialStream};
 use tokio_util::sync::CancellationToken;
 
 /// How long to wait before serving again after the line failed.
@@ -142,15 +142,7 @@ impl Service for BusService {
 pub async fn serve(path: &Path, baud: u32, service: BusService, stop: CancellationToken) {
     while !stop.is_cancelled() {
         match tokio_serial::new(path.to_string_lossy(), baud).open_native_async() {
-            Ok(stream) => {
-                let done = stop.clone();
-                let served = Server::new(stream)
-                    .serve_until(service.clone(), async move { done.cancelled().await })
-                    .await;
-                if let Err(e) = served {
-                    tracing::debug!(error = %e, "modbus slaves: line error, reopening");
-                }
-            }
+            Ok(stream) => serve_stream(stream, service.clone(), stop.clone()).await,
             Err(e) => {
                 tracing::warn!(error = %e, path = %path.display(), "modbus slaves: cannot open the line")
             }
@@ -159,5 +151,15 @@ pub async fn serve(path: &Path, baud: u32, service: BusService, stop: Cancellati
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(REOPEN_AFTER) => {}
         }
+    }
+}
+
+/// Serves `service` on `stream` until `stop` or a line error.
+pub async fn serve_stream(stream: SerialStream, service: BusService, stop: CancellationToken) {
+    let served = Server::new(stream)
+        .serve_until(service, async move { stop.cancelled().await })
+        .await;
+    if let Err(e) = served {
+        tracing::debug!(error = %e, "modbus slaves: line error");
     }
 }

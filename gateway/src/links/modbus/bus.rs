@@ -73,10 +73,7 @@ impl Bus {
                 let stream = tokio_serial::new(port, *baud)
                     .parity(*parity)
                     .open_native_async()?;
-                (
-                    rtu::attach_slave(Tap::new(stream, heard.clone()), Slave(1)),
-                    true,
-                )
+                return Ok(Bus::rtu(stream, inter_frame));
             }
             Transport::Tcp(addr) => {
                 let stream =
@@ -100,6 +97,19 @@ impl Bus {
             quiet_until: Instant::now(),
             broken: false,
         })
+    }
+
+    /// An RTU bus on a serial stream that is already open.
+    pub fn rtu(stream: tokio_serial::SerialStream, inter_frame: Duration) -> Bus {
+        let heard = Heard::default();
+        Bus {
+            ctx: rtu::attach_slave(Tap::new(stream, heard.clone()), Slave(1)),
+            heard,
+            rtu: true,
+            inter_frame,
+            quiet_until: Instant::now(),
+            broken: false,
+        }
     }
 
     /// Reads `block` from `slave` within `timeout`.
