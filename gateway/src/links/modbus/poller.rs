@@ -125,7 +125,10 @@ impl ModbusPoller<'_> {
                 _ = stop.cancelled() => return None,
                 _ = tokio::time::sleep_until(next.schedule.next_due()) => {}
             }
-            let poll = self.poll(bus, &next.slave).await;
+            let poll = tokio::select! {
+                _ = stop.cancelled() => return None,
+                poll = self.poll(bus, &next.slave) => poll,
+            };
             let change = next.schedule.polled(poll.answered, Instant::now());
             self.report(next, change);
             if poll.answered {

@@ -6,6 +6,7 @@
 //! Every problem is reported at its key; nothing here touches a bus.
 
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +21,9 @@ use crate::links::check_device_keys;
 
 const DEFAULT_POLL: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1_000);
+/// Accepted poll intervals and request timeouts, ms.
+const POLL_RANGE: RangeInclusive<u32> = 10..=86_400_000;
+const TIMEOUT_RANGE: RangeInclusive<u32> = 10..=60_000;
 
 /// Keys a device on a modbus link may have.
 const DEVICE_KEYS: [&str; 5] = [
@@ -86,28 +90,20 @@ fn slave(
             format!("map {} needs the device's mount_height_m", map.name),
         );
     }
-    let millis = |v: &Option<toml::Spanned<u32>>,
-                  default: Duration,
-                  key: &str,
-                  problems: &mut Problems<'_>| {
-        match v {
-            Some(ms) if (10..=86_400_000).contains(ms.get_ref()) => {
-                Duration::from_millis(u64::from(*ms.get_ref()))
-            }
-            Some(ms) => {
-                problems.at(ms.span(), format!("{key} must be between 10 and 86400000"));
-                default
-            }
-            None => default,
-        }
-    };
     let poll_interval = millis(
         &entry.poll_interval_ms,
         DEFAULT_POLL,
+        POLL_RANGE,
         "poll_interval_ms",
         problems,
     );
-    let timeout = millis(&entry.timeout_ms, DEFAULT_TIMEOUT, "timeout_ms", problems);
+    let timeout = millis(
+        &entry.timeout_ms,
+        DEFAULT_TIMEOUT,
+        TIMEOUT_RANGE,
+        "timeout_ms",
+        problems,
+    );
     Some(Slave {
         device: device.clone(),
         slave_id,
@@ -117,4 +113,29 @@ fn slave(
         timeout,
         mount_height_m,
     })
+}
+
+/// A duration in ms within `range`, or `default` when not given.
+fn millis(
+    value: &Option<toml::Spanned<u32>>,
+    default: Duration,
+    range: RangeInclusive<u32>,
+    key: &str,
+    problems: &mut Problems<'_>,
+) -> Duration {
+    match value {
+        Some(ms) if range.contains(ms.get_ref()) => Duration::from_millis(u64::from(*ms.get_ref())),
+        Some(ms) => {
+            problems.at(
+                ms.span(),
+                format!(
+                    "{key} must be between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            default
+        }
+        None => default,
+    }
 }
