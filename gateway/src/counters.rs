@@ -1,5 +1,8 @@
 //! Counters of what the links accepted, rejected (by source and reason,
-//! spec §13) and saw lost (gaps in a device's own sequence), read by the
+//! spec §13) and saw lost (gaps in a device's own sequence), and of the
+//! outcome of every request a polling link made to a device (Modbus:
+//! `ok`, `timeout`, `crc_error`, `short_frame`, `garbled`, `exception`,
+//! and `delivered` once a poll's reading is committed), read by the
 //! gateway's periodic self-report, the demo summary and `/metrics`.
 //!
 //! Cheap to update from any task; never holds a lock across an await.
@@ -13,6 +16,7 @@ pub struct Counters {
     accepted: Mutex<BTreeMap<String, u64>>,
     rejected: Mutex<BTreeMap<(String, String), u64>>,
     lost: Mutex<BTreeMap<String, u64>>,
+    requests: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 /// Sums over every source, for the gateway's own telemetry.
@@ -38,6 +42,18 @@ impl Counters {
     /// Counts readings a device's sequence shows were never received.
     pub fn lost(&self, source: &str, n: u64) {
         add(&self.lost, source, n);
+    }
+
+    /// Counts one request to `device` that ended with `outcome`.
+    pub fn request(&self, device: &str, outcome: &'static str) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((device.to_string(), outcome)).or_default() += 1;
+        }
+    }
+
+    /// Requests per (device, outcome).
+    pub fn requests_snapshot(&self) -> BTreeMap<(String, &'static str), u64> {
+        self.requests.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// Accepted inputs per source.

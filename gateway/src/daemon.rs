@@ -36,6 +36,7 @@ use crate::http::ApiState;
 use crate::intake::{record_of, GatewayIdentity, Intake, Submission};
 use crate::journal::Journal;
 use crate::links::lorawan::LorawanConfig;
+use crate::links::modbus::{run_modbus_link, ModbusLinkConfig};
 use crate::links::mqtt::MqttLinkConfig;
 use crate::links::serial::{run_serial_link, SerialLinkConfig};
 use crate::links::subscriber::{run_subscriber, LinkContext};
@@ -429,6 +430,7 @@ enum LinkRunner {
     Lorawan(Arc<LorawanConfig>),
     Mqtt(Arc<MqttLinkConfig>),
     Serial(Arc<SerialLinkConfig>),
+    Modbus(Arc<ModbusLinkConfig>),
 }
 
 impl LinkRunner {
@@ -437,6 +439,7 @@ impl LinkRunner {
             LinkSpec::Lorawan(c) => Self::Lorawan(Arc::new(c.clone())),
             LinkSpec::Mqtt(c) => Self::Mqtt(Arc::new(c.clone())),
             LinkSpec::Serial(c) => Self::Serial(Arc::new(c.clone())),
+            LinkSpec::Modbus(c) => Self::Modbus(Arc::new(c.clone())),
         }
     }
 
@@ -463,6 +466,7 @@ impl LinkRunner {
                 ))
             }
             Self::Serial(c) => Box::pin(run_serial_link(c.clone(), ctx, stop)),
+            Self::Modbus(c) => Box::pin(run_modbus_link(c.clone(), ctx, stop)),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! reaches them, their address on that link, their reporting interval and
 //! the node settings the link sends them (`report_interval_s`, `warning_m`,
 //! `overflow_m`, `hysteresis_m`, `entrapment_after_s`; edge-link nodes
-//! only, EDGE_LINK.md §5).
+//! only, EDGE_LINK.md §5), and for Modbus slaves their `slave_id`, `map`,
+//! `poll_interval_ms` and `timeout_ms`.
 //!
 //! Only devices listed here ever produce readings; an input addressed to
 //! anything else is dead-lettered. Address and settings keys are checked by
@@ -37,6 +38,14 @@ pub struct DeviceEntry {
     pub topic: Option<Spanned<String>>,
     /// Edge-link (`serial`) address: the node id, 1..=65534.
     pub address: Option<Spanned<u16>>,
+    /// Modbus address: the slave (unit) id on the link's bus.
+    pub slave_id: Option<Spanned<u8>>,
+    /// Modbus register map, by `[[modbus_map]]` name.
+    pub map: Option<Spanned<String>>,
+    /// Modbus: time between polls, ms.
+    pub poll_interval_ms: Option<Spanned<u32>>,
+    /// Modbus: how long one request may wait for its answer, ms.
+    pub timeout_ms: Option<Spanned<u32>>,
     #[serde(default = "default_interval")]
     pub expected_interval_s: u32,
     /// Offline after this long without a reading (spec §12); default
@@ -121,6 +130,16 @@ impl DeviceEntry {
         if let Some(v) = &self.address {
             keys.push(("address", v.span()));
         }
+        let modbus = [
+            ("slave_id", self.slave_id.as_ref().map(Spanned::span)),
+            ("map", self.map.as_ref().map(Spanned::span)),
+            (
+                "poll_interval_ms",
+                self.poll_interval_ms.as_ref().map(Spanned::span),
+            ),
+            ("timeout_ms", self.timeout_ms.as_ref().map(Spanned::span)),
+        ];
+        keys.extend(modbus.into_iter().filter_map(|(k, s)| s.map(|s| (k, s))));
         for (setting, value) in self.settings() {
             keys.push((setting.name(), value.span()));
         }

@@ -1,13 +1,14 @@
 //! Edge-side offline detection (spec §5, §12): each configured device is
 //! `online` from its first reading, and declared `offline` when nothing has
 //! arrived for its grace period (`grace_s`, default 3 x
-//! `expected_interval_s`). Transitions are published as the device's
-//! retained `status` and as the `offline` alarm (raised when declared
-//! offline, cleared on the next reading). The reason says whether the
-//! device went silent, its link is down, or the gateway itself was down
-//! past the device's deadline. State taken back after a restart
-//! ([`PresenceBook::restore`]) keeps devices online or offline (with their
-//! alarm) instead of `unknown`.
+//! `expected_interval_s`), or at once when its link reports it unreachable
+//! (a Modbus slave that stopped answering), with the link's reason.
+//! Transitions are published as the device's retained `status` and as the
+//! `offline` alarm (raised when declared offline, cleared on the next
+//! reading). The reason says whether the device went silent, its link is
+//! down, or the gateway itself was down past the device's deadline. State
+//! taken back after a restart ([`PresenceBook::restore`]) keeps devices
+//! online or offline (with their alarm) instead of `unknown`.
 //!
 //! Time comes from the caller, so the book is pure and testable; the task
 //! around it only feeds observations and ticks. It never invents readings
@@ -154,6 +155,19 @@ impl PresenceBook {
         out
     }
 
+    /// The link that reaches `device` reports it unreachable (e.g. a
+    /// Modbus slave that stopped answering): offline now, with `reason`,
+    /// until its next reading.
+    pub fn unreachable(&mut self, device: &Id, reason: &str, now: Timestamp) -> Vec<Reading> {
+        match self.devices.get_mut(device) {
+            Some(t) if t.state != Presence::Offline => {
+                t.deadline = now;
+                declare_offline(&self.site, t, reason, now)
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Declares offline every device whose deadline has passed.
     pub fn tick(&mut self, now: Timestamp) -> Vec<Reading> {
         let due: Vec<Id> = self
@@ -167,19 +181,25 @@ impl PresenceBook {
             let Some(reason) = self.devices.get(&id).map(|t| self.reason(t)) else {
                 continue;
             };
-            let Some(t) = self.devices.get_mut(&id) else {
-                continue;
-            };
-            t.state = Presence::Offline;
-            t.since = t.deadline;
-            let event = EventName::from(KnownEvent::Offline);
-            let alarm = AlarmId::for_raise(&t.device.id, &event, now.0 as u64 * 1000);
-            t.alarm = Some(alarm.clone());
-            out.push(status(&self.site, t, &reason, now));
-            out.push(offline_event(&self.site, t, EventState::Raised, alarm, now));
+            if let Some(t) = self.devices.get_mut(&id) {
+                out.extend(declare_offline(&self.site, t, &reason, now));
+            }
         }
         out
     }
+}
+
+/// Marks `t` offline since its deadline and raises its `offline` alarm.
+fn declare_offline(site: &Id, t: &mut Tracked, reason: &str, now: Timestamp) -> Vec<Reading> {
+    t.state = Presence::Offline;
+    t.since = t.deadline;
+    let event = EventName::from(KnownEvent::Offline);
+    let alarm = AlarmId::for_raise(&t.device.id, &event, now.0 as u64 * 1000);
+    t.alarm = Some(alarm.clone());
+    vec![
+        status(site, t, reason, now),
+        offline_event(site, t, EventState::Raised, alarm, now),
+    ]
 }
 
 /// A reading the gateway emits about `t`; `slot` keeps the status and the
@@ -243,6 +263,7 @@ fn offline_event(
 enum Observation {
     Seen(Id, Timestamp),
     Link(Id, bool),
+    Unreachable(Id, String),
 }
 
 /// Feeds a [`PresenceBook`] (and the gateway-side rules, when set) from
@@ -263,6 +284,13 @@ impl PresenceFeed {
     /// broker, its port open).
     pub fn link(&self, link: &Id, up: bool) {
         let _ = self.tx.send(Observation::Link(link.clone(), up));
+    }
+
+    /// Reports that the link cannot reach `device`, and why.
+    pub fn unreachable(&self, device: &Id, reason: &str) {
+        let _ = self
+            .tx
+            .send(Observation::Unreachable(device.clone(), reason.to_string()));
     }
 
     /// Reports an accepted reading: the device was seen, and the rules
@@ -302,6 +330,7 @@ pub fn start(
                         book.set_link(&link, up);
                         Vec::new()
                     }
+                    Observation::Unreachable(device, why) => book.unreachable(&device, &why, crate::clock::now()),
                 },
             };
             if readings.is_empty() {
@@ -457,6 +486,29 @@ mod tests {
             e.alarm_id, alarm,
             "the alarm from before the restart is cleared"
         );
+    }
+
+    #[test]
+    fn a_link_can_declare_a_device_unreachable_with_its_reason() {
+        let (mut b, id) = book();
+        b.observe(&id, Timestamp(10), Timestamp(10));
+        let off = b.unreachable(&id, "modbus timeout: no answer", Timestamp(500));
+        assert_eq!(states(&off), ["status:offline", "offline:raised"]);
+        let Body::Status(status) = &off[0].body else {
+            panic!("status")
+        };
+        assert_eq!(status.reason.as_str(), "modbus timeout: no answer");
+        assert_eq!(status.since, Timestamp(500));
+        assert!(
+            b.unreachable(&id, "again", Timestamp(600)).is_empty(),
+            "once"
+        );
+        assert!(
+            b.tick(Timestamp(10_000_000)).is_empty(),
+            "not declared twice"
+        );
+        let back = b.observe(&id, Timestamp(700), Timestamp(700));
+        assert_eq!(states(&back), ["offline:cleared", "status:online"]);
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! plus the serial bus of `config/demo.toml` (its port = the gateway end of
 //! the pair), drives the LoRaWAN sensors with the load generator and the
 //! serial bus with simulated edge nodes (physics under the real firmware,
-//! running a scenario), and prints what arrives on `retrofit/v1/#` every
-//! couple of seconds until Ctrl-C or `--duration`. The gateway serves the
-//! dashboard ([`crate::demo_dashboard`]); the banner says where.
+//! running a scenario), serves the Modbus RTU devices of the demo config's
+//! `modbus` bus on a second pair ([`crate::modbus`]: a well that fills
+//! with rain, a rain gauge, a charger's energy meter), and prints what
+//! arrives on `retrofit/v1/#` every couple of seconds until Ctrl-C or
+//! `--duration`. The gateway serves the dashboard
+//! ([`crate::demo_dashboard`]); the banner says where.
 //!
 //! When it stops, the load generator's last uplinks are acknowledged
 //! first, then the demo waits (bounded by [`OUTPUT_DRAIN_TIMEOUT`]) until
@@ -33,6 +36,8 @@ use crate::demo_upkeep::UpkeepView;
 use crate::embedded_broker::start_embedded_broker;
 use crate::fleet::FleetSpec;
 use crate::load::{run_load, LoadOptions, LoadReport, StopAfter};
+use crate::modbus::demo_bus::demo_modbus;
+use crate::modbus::ModbusSite;
 use crate::nodes::{serial_buses, start_bus, BusStatus, EdgeBus, RunPlan, Scenario, SerialBus};
 use crate::pty::PtyPair;
 use crate::site_config::{load_target, LoadTarget};
@@ -178,9 +183,16 @@ fn describe(bus: &SerialBus, opts: &DemoOptions) -> String {
 pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::Result<DemoOutcome> {
     let pty = PtyPair::start("edge-bus-1")?;
     let bus = demo_bus(&pty.gateway_end)?;
+    let modbus_pty = PtyPair::start("well-bus")?;
+    let modbus = demo_modbus(DEMO_CONFIG, &modbus_pty.gateway_end)?;
     let broker = start_embedded_broker()?;
     println!("embedded MQTT broker on {broker}; normalized output on retrofit/v1/#");
     println!("{}", describe(&bus, &opts));
+    println!(
+        "modbus bus {} on a pseudo-terminal pair: {}",
+        modbus.link,
+        modbus.devices.join(", ")
+    );
     let data_dir = tempfile::Builder::new()
         .prefix("retrofit-demo-")
         .tempdir()?;
@@ -195,9 +207,10 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
     .render()?;
     let dashboard = DemoDashboard::prepare(data_dir.path())?;
     let text = format!(
-        "{fleet}\n{}\n{}",
+        "{fleet}\n{}\n{}\n{}",
         dashboard.to_toml(data_dir.path()),
-        bus.to_toml()?
+        bus.to_toml()?,
+        modbus.toml
     );
     let config = retrofit_gateway::config::Config::parse(&text, "demo config")
         .map_err(|e| anyhow!("the generated config is invalid:\n{e}"))?;
@@ -221,6 +234,7 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
     };
     let nodes = start_bus(&bus, pty.node_end.clone(), plan)?;
     println!("{}", dashboard.banner());
+    let modbus_site = ModbusSite::start(modbus_pty.node_end.clone(), modbus.baud, opts.speed);
     println!(
         "gateway started: {} LoRaWAN sensors at {} uplinks/s and {} serial nodes; Ctrl-C to stop",
         opts.devices,
@@ -264,6 +278,7 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         await_uplinks(&mut uplinks_seen, report.acknowledged).await;
     }
     let serial = nodes.stop().context("the edge nodes failed")?;
+    modbus_site.stop().await;
     match gateway_ended {
         Some(ended) => {
             ended

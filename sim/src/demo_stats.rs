@@ -1,6 +1,7 @@
 //! What the demo has seen on the normalized topics (`retrofit/v1/#`, spec
 //! §5): devices per kind, telemetry, events, dead letters, the gateway's
-//! presence, the latest reading of each serial edge node, the last few
+//! presence, the latest reading of each wired device (serial edge node or
+//! Modbus slave), the last few
 //! other readings and the last few events, rendered as a short live
 //! summary; and the distinct LoRaWAN uplinks that came out, by device and
 //! `fCnt`, to hold against what the load generator had acknowledged.
@@ -145,7 +146,9 @@ impl DemoStats {
                     self.lorawan_uplink(&topic.device, reading.seq);
                 }
                 let line = telemetry_line(topic, metrics);
-                if reading.source == Source::Serial {
+                // Wired devices (edge nodes, Modbus slaves) report steadily:
+                // each keeps its latest line.
+                if matches!(reading.source, Source::Serial | Source::Modbus) {
                     self.serial_latest.insert(topic.device.clone(), line);
                 } else {
                     push_bounded(&mut self.recent, line, RECENT);

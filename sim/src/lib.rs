@@ -16,6 +16,7 @@ pub mod duration_arg;
 pub mod embedded_broker;
 pub mod fleet;
 pub mod load;
+pub mod modbus;
 pub mod nodes;
 pub mod nodes_command;
 pub mod pacer;

@@ -47,6 +47,21 @@ enum Command {
     Scenarios,
     /// End-to-end benchmark of a gateway binary with its own broker and store.
     Bench(BenchArgs),
+    /// Modbus RTU requests per second on a paced pseudo-terminal bus.
+    ModbusBench(ModbusBenchArgs),
+}
+
+#[derive(Args)]
+struct ModbusBenchArgs {
+    /// Line speeds to emulate [default: 9600,115200].
+    #[arg(long, value_delimiter = ',')]
+    bauds: Option<Vec<u32>>,
+    /// Holding registers per read.
+    #[arg(long, default_value_t = 10)]
+    registers: u16,
+    /// How long to run each line speed.
+    #[arg(long, value_parser = parse_duration, default_value = "20s")]
+    duration: Duration,
 }
 
 #[derive(Args)]
@@ -136,6 +151,17 @@ struct NodesArgs {
     /// Stop after this long (default: until Ctrl-C).
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
+}
+
+async fn modbus_bench(args: ModbusBenchArgs) -> anyhow::Result<()> {
+    let bauds = args.bauds.unwrap_or_else(|| vec![9_600, 115_200]);
+    for baud in bauds {
+        let report =
+            retrofit_sim::modbus::bench::run_modbus_bench(baud, args.registers, args.duration)
+                .await?;
+        println!("{}", report.line());
+    }
+    Ok(())
 }
 
 #[derive(Args)]
@@ -337,6 +363,7 @@ async fn main() -> ExitCode {
         Command::Demo(args) => demo(args).await,
         Command::Nodes(args) => nodes(args).await,
         Command::Bench(args) => bench(args).await,
+        Command::ModbusBench(args) => modbus_bench(args).await,
         Command::Scenarios => {
             scenarios();
             Ok(())

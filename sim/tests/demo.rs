@@ -66,7 +66,7 @@ fn runs_the_community_and_shows_normalized_telemetry() {
         .rfind(|l| l.starts_with('['))
         .unwrap_or_else(|| panic!("no summary in:\n{out}"));
     assert!(
-        last_summary.contains("devices seen: elevator 1, parking 4, drainage 4"),
+        last_summary.contains("devices seen: elevator 1, ev_charger 1, parking 4, drainage 6"),
         "{last_summary}"
     );
     let sent = count_after(&out, "load sent");
@@ -97,6 +97,14 @@ fn runs_the_community_and_shows_normalized_telemetry() {
         "{out}"
     );
     assert!(out.contains("nodes stopped: lift-b3 "), "{out}");
+    // The Modbus RTU slaves of the well bus, polled by the modbus link.
+    for wired in [
+        "drainage drain-w03-level level_m=",
+        "drainage rain-roof-2 rain_mm_h=",
+        "ev_charger ev-meter-p1 voltage_v=",
+    ] {
+        assert!(out.contains(wired), "{wired} missing in:\n{out}");
+    }
     // Its log on a pipe: plain text, no colour codes.
     assert!(log.contains("gateway running"), "{log}");
     assert!(!log.contains('\x1b'), "escape codes in the log:\n{log:?}");

@@ -77,6 +77,15 @@ impl<'a> Problems<'a> {
         self.at(e.span().unwrap_or(0..0), reason);
     }
 
+    /// How many problems have been recorded so far.
+    pub fn len(&self) -> usize {
+        self.errors.problems.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.problems.is_empty()
+    }
+
     /// The problems recorded so far, for a caller that has recorded one.
     pub fn into_errors(self) -> ConfigErrors {
         self.errors

@@ -72,6 +72,10 @@ struct ConfigFile {
     sla: SlaConfig,
     #[serde(default)]
     rule: Vec<RuleEntry>,
+    #[serde(default)]
+    modbus_map: Vec<crate::links::modbus::MapEntry>,
+    #[serde(default)]
+    modbus_map_files: Vec<Spanned<String>>,
 }
 
 /// A loaded, fully validated config.
@@ -144,7 +148,7 @@ impl Config {
                 return Err(problems.into_errors());
             }
         };
-        let config = file.validate(&mut problems);
+        let config = file.validate(origin, &mut problems);
         problems.finish()?;
         Ok(config)
     }
@@ -202,8 +206,14 @@ impl MqttTable {
 }
 
 impl ConfigFile {
-    fn validate(self, problems: &mut Problems<'_>) -> Config {
+    fn validate(self, origin: &str, problems: &mut Problems<'_>) -> Config {
         let gateway_id = self.gateway.id.clone();
+        let maps = crate::links::modbus::load_maps(
+            self.modbus_map,
+            &self.modbus_map_files,
+            origin,
+            problems,
+        );
         let mqtt = self.mqtt.into_broker(&gateway_id, problems);
         let devices = check_devices(&self.device, problems);
         self.sla.check(&devices, problems);
@@ -214,6 +224,7 @@ impl ConfigFile {
             .collect();
         let mut seen_links = HashSet::new();
         let mut links = Vec::new();
+        let mut ports = std::collections::HashMap::new();
         for entry in self.link {
             if !seen_links.insert(entry.id.get_ref().clone()) {
                 problems.at(
@@ -222,14 +233,35 @@ impl ConfigFile {
                 );
                 continue;
             }
+            if let Some(port) = &entry.port {
+                // A modbus bus has one owner: no other link may open its port.
+                let modbus = *entry.link_type.get_ref() == crate::links::LinkType::Modbus;
+                let claim = (entry.id.get_ref().clone(), modbus);
+                match ports.insert(port.get_ref().clone(), claim) {
+                    Some((owner, was_modbus)) if modbus || was_modbus => problems.at(
+                        port.span(),
+                        format!("port {} is already the bus of link {owner}", port.get_ref()),
+                    ),
+                    _ => {}
+                }
+            }
             let members: Vec<(&DeviceEntry, &Arc<Device>)> = self
                 .device
                 .iter()
                 .zip(&devices)
                 .filter(|(d, _)| d.link.get_ref() == entry.id.get_ref())
                 .collect();
-            if let Some(spec) = entry.into_spec(&gateway_id, &self.gateway.site, &members, problems)
-            {
+            let site = &self.gateway.site;
+            let spec = match *entry.link_type.get_ref() {
+                crate::links::LinkType::Modbus => {
+                    crate::links::modbus::ModbusLinkConfig::from_entry(
+                        entry, site, &members, &maps, problems,
+                    )
+                    .map(LinkSpec::Modbus)
+                }
+                _ => entry.into_spec(&gateway_id, site, &members, problems),
+            };
+            if let Some(spec) = spec {
                 links.push(spec);
             }
         }

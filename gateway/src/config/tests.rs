@@ -10,11 +10,11 @@ fn errors(text: &str) -> String {
 fn demo_config_is_valid() {
     let c = Config::parse(DEMO, "demo.toml").unwrap();
     assert_eq!(c.gateway.site.as_str(), "kangfu-garden");
-    assert_eq!(c.links.len(), 3);
-    assert_eq!(c.devices.len(), 6);
+    assert_eq!(c.links.len(), 4);
+    assert_eq!(c.devices.len(), 9);
     assert!(c
         .summary()
-        .starts_with("ok: gateway gw-kangfu-1 at site kangfu-garden: 3 link(s), 6 device(s)"));
+        .starts_with("ok: gateway gw-kangfu-1 at site kangfu-garden: 4 link(s), 9 device(s)"));
 }
 
 #[test]
@@ -168,14 +168,17 @@ fn line_of(text: &str, needle: &str) -> usize {
 #[test]
 fn serial_link_maps_node_ids_to_devices() {
     let c = Config::parse(&format!("{DEMO}{SERIAL}"), "t.toml").unwrap();
-    let LinkSpec::Serial(s) = &c.links[3] else {
-        panic!("fourth link is serial")
+    let LinkSpec::Serial(s) = c.links.last().unwrap() else {
+        panic!("the last link is serial")
     };
     assert_eq!(s.port, PathBuf::from("/dev/ttyUSB0"));
     assert_eq!(s.baud, crate::links::serial::DEFAULT_BAUD);
     let node = retrofit_protocols::edge::NodeId::new(17).unwrap();
     assert_eq!(s.devices[&node].id.as_str(), "drain-n17");
-    assert_eq!(c.links[3].source(), retrofit_protocols::Source::Serial);
+    assert_eq!(
+        c.links.last().unwrap().source(),
+        retrofit_protocols::Source::Serial
+    );
 }
 
 #[test]
@@ -251,8 +254,8 @@ fn serial_device_settings_reach_the_link() {
         )
     );
     let c = Config::parse(&text, "t.toml").unwrap();
-    let LinkSpec::Serial(s) = &c.links[3] else {
-        panic!("fourth link is serial")
+    let LinkSpec::Serial(s) = c.links.last().unwrap() else {
+        panic!("the last link is serial")
     };
     let node = retrofit_protocols::edge::NodeId::new(17).unwrap();
     let settings = &s.settings[&node];
@@ -265,8 +268,8 @@ fn serial_device_settings_reach_the_link() {
     assert_eq!(number("warning_m"), 0.5);
     assert_eq!(number("overflow_m"), 1.0);
     let plain = Config::parse(&format!("{DEMO}{SERIAL}"), "t.toml").unwrap();
-    let LinkSpec::Serial(s) = &plain.links[3] else {
-        panic!("fourth link is serial")
+    let LinkSpec::Serial(s) = plain.links.last().unwrap() else {
+        panic!("the last link is serial")
     };
     assert!(s.settings.is_empty(), "no settings, no Config");
 }

@@ -8,6 +8,7 @@
 //! block other links, nor crash on input.
 
 pub mod lorawan;
+pub mod modbus;
 pub mod mqtt;
 pub mod sequence;
 pub mod serial;
@@ -53,6 +54,16 @@ pub struct LinkEntry {
     pub port: Option<Spanned<String>>,
     /// Serial line speed (`serial` links).
     pub baud: Option<Spanned<u32>>,
+    /// Serial parity (`modbus` RTU links).
+    pub parity: Option<Spanned<String>>,
+    /// `host:port` of a Modbus TCP server or gateway (`modbus` links).
+    pub tcp: Option<Spanned<String>>,
+    /// Silence between frames, ms (`modbus` links).
+    pub inter_frame_ms: Option<Spanned<f64>>,
+    /// Consecutive timeouts before a slave counts as dead (`modbus` links).
+    pub dead_after: Option<Spanned<u32>>,
+    /// Longest pause between polls of a dead slave, s (`modbus` links).
+    pub dead_backoff_max_s: Option<Spanned<u32>>,
 }
 
 /// A validated link with its devices.
@@ -61,6 +72,7 @@ pub enum LinkSpec {
     Lorawan(lorawan::LorawanConfig),
     Mqtt(mqtt::MqttLinkConfig),
     Serial(serial::SerialLinkConfig),
+    Modbus(modbus::ModbusLinkConfig),
 }
 
 impl LinkSpec {
@@ -69,6 +81,7 @@ impl LinkSpec {
             Self::Lorawan(c) => &c.id,
             Self::Mqtt(c) => &c.id,
             Self::Serial(c) => &c.id,
+            Self::Modbus(c) => &c.id,
         }
     }
 
@@ -78,12 +91,15 @@ impl LinkSpec {
             Self::Lorawan(_) => retrofit_protocols::Source::Lorawan,
             Self::Mqtt(_) => retrofit_protocols::Source::Mqtt,
             Self::Serial(_) => retrofit_protocols::Source::Serial,
+            Self::Modbus(_) => retrofit_protocols::Source::Modbus,
         }
     }
 }
 
 impl LinkEntry {
     /// Validates the entry for its type, with the devices that name it.
+    /// (`modbus` links need the register maps: the config builds them with
+    /// [`modbus::ModbusLinkConfig::from_entry`].)
     pub fn into_spec(
         self,
         gateway: &Id,
@@ -134,7 +150,7 @@ impl LinkEntry {
 
     /// Refuses keys of the entry that `allowed` does not list.
     pub fn refuse_keys(&self, allowed: &[&str], problems: &mut Problems<'_>) {
-        let present: [(&str, Option<Range<usize>>); 4] = [
+        let present: [(&str, Option<Range<usize>>); 9] = [
             ("application", self.application.as_ref().map(Spanned::span)),
             (
                 "shared_group",
@@ -142,6 +158,17 @@ impl LinkEntry {
             ),
             ("port", self.port.as_ref().map(Spanned::span)),
             ("baud", self.baud.as_ref().map(Spanned::span)),
+            ("parity", self.parity.as_ref().map(Spanned::span)),
+            ("tcp", self.tcp.as_ref().map(Spanned::span)),
+            (
+                "inter_frame_ms",
+                self.inter_frame_ms.as_ref().map(Spanned::span),
+            ),
+            ("dead_after", self.dead_after.as_ref().map(Spanned::span)),
+            (
+                "dead_backoff_max_s",
+                self.dead_backoff_max_s.as_ref().map(Spanned::span),
+            ),
         ];
         for (key, span) in present {
             if let Some(span) = span.filter(|_| !allowed.contains(&key)) {

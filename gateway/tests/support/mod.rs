@@ -10,6 +10,7 @@ pub mod api;
 pub mod fleet;
 pub mod http;
 pub mod load;
+pub mod modbus;
 pub mod mqtt;
 pub mod outage;
 pub mod rig;
