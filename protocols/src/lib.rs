@@ -32,9 +32,7 @@ pub mod deadletter;
 #[cfg(feature = "alloc")]
 pub mod flat_object;
 #[cfg(feature = "alloc")]
-pub mod json_reader;
-#[cfg(feature = "alloc")]
-mod json_writer;
+pub mod json;
 #[cfg(feature = "alloc")]
 pub mod line_protocol;
 #[cfg(feature = "alloc")]

@@ -253,8 +253,11 @@ impl LorawanConfig {
     }
 
     fn metrics(&self, up: &Uplink<'_>, lora: &LorawanDevice) -> Result<Metrics, Decoded> {
-        let mut metrics = match &up.object {
-            Some(object) => metrics_from_json(object).map_err(Decoded::Rejected)?,
+        let mut metrics = match up.flat_object() {
+            Some(object) => {
+                let object = object.map_err(|e| Decoded::Rejected(e.into()))?;
+                metrics_from_json(&object).map_err(Decoded::Rejected)?
+            }
             None => decode_payload(up, lora)?,
         };
         if let Some(rx) = up.best_rx() {

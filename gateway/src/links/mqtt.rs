@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use retrofit_protocols::flat_object::FlatObject;
-use retrofit_protocols::json_reader::{once, JsonError, JsonReader};
+use retrofit_protocols::json;
 use retrofit_protocols::reading::{Body, Reading};
 use retrofit_protocols::{Id, Source, Timestamp};
+use serde::Deserialize;
 
 use super::subscriber::{Handled, MessageHandler};
 use super::{check_device_keys, LinkEntry};
@@ -34,34 +35,17 @@ pub struct MqttLinkConfig {
     pub site: Id,
 }
 
-/// A direct device's payload.
+/// A direct device's payload: unknown keys are refused, `null` `ts` and
+/// `seq` are absent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DevicePayload<'a> {
+    #[serde(borrow)]
     metrics: FlatObject<'a>,
+    #[serde(default)]
     ts: Option<Timestamp>,
+    #[serde(default)]
     seq: Option<u64>,
-}
-
-impl<'a> DevicePayload<'a> {
-    /// Decodes the payload; unknown keys are refused, `null` is absent.
-    fn parse(text: &'a str) -> Result<Self, JsonError> {
-        let mut r = JsonReader::new(text);
-        let (mut metrics, mut ts, mut seq) = (None, None, None);
-        r.fields(|r, key| match key {
-            "metrics" => once(&mut metrics, "metrics", FlatObject::read(r)),
-            "ts" => once(&mut ts, "ts", r.timestamp()),
-            "seq" => once(&mut seq, "seq", r.integer()),
-            _ => Err(JsonError::field(
-                "",
-                "unknown key (expected metrics, ts, seq)",
-            )),
-        })?;
-        r.finish()?;
-        Ok(Self {
-            metrics: metrics.ok_or(JsonError::field("metrics", "missing"))?,
-            ts,
-            seq,
-        })
-    }
 }
 
 fn is_plain_topic(t: &str) -> bool {
@@ -127,7 +111,7 @@ impl MqttLinkConfig {
                 format!("no device configured for topic {topic}"),
             )
         })?;
-        let msg = DevicePayload::parse(text)?;
+        let msg: DevicePayload<'_> = json::from_str(text)?;
         let ts = msg.ts.unwrap_or_else(now);
         Ok(Reading {
             site: self.site.clone(),
