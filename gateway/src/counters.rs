@@ -1,5 +1,6 @@
 //! Counters of what the links accepted, rejected (by source and reason,
-//! spec §13) and saw lost (gaps in a device's own sequence), read by the
+//! spec §13), saw lost (gaps in a device's own sequence) and left unread
+//! (vendor keys no codec map entry names, per device), read by the
 //! gateway's periodic self-report, the demo summary and `/metrics`.
 //!
 //! Cheap to update from any task; never holds a lock across an await.
@@ -13,6 +14,8 @@ pub struct Counters {
     accepted: Mutex<BTreeMap<String, u64>>,
     rejected: Mutex<BTreeMap<(String, String), u64>>,
     lost: Mutex<BTreeMap<String, u64>>,
+    /// Vendor keys no codec map entry reads, per device.
+    ignored_keys: Mutex<BTreeMap<String, u64>>,
 }
 
 /// Sums over every source, for the gateway's own telemetry.
@@ -38,6 +41,19 @@ impl Counters {
     /// Counts readings a device's sequence shows were never received.
     pub fn lost(&self, source: &str, n: u64) {
         add(&self.lost, source, n);
+    }
+
+    /// Counts vendor keys a device sent that its codec map does not read.
+    pub fn ignored_keys(&self, device: &str, n: u64) {
+        add(&self.ignored_keys, device, n);
+    }
+
+    /// Ignored vendor keys per device.
+    pub fn ignored_keys_snapshot(&self) -> BTreeMap<String, u64> {
+        self.ignored_keys
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
     }
 
     /// Accepted inputs per source.

@@ -28,6 +28,8 @@ pub mod topic;
 #[cfg(feature = "alloc")]
 pub mod chirpstack;
 #[cfg(feature = "alloc")]
+pub mod codec_map;
+#[cfg(feature = "alloc")]
 pub mod deadletter;
 #[cfg(feature = "alloc")]
 pub mod flat_object;

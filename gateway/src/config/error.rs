@@ -71,6 +71,15 @@ impl<'a> Problems<'a> {
         });
     }
 
+    /// How many problems are recorded so far.
+    pub fn len(&self) -> usize {
+        self.errors.problems.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.problems.is_empty()
+    }
+
     /// Records a TOML/serde error at its span (the file start when unknown).
     pub fn toml(&mut self, e: &toml::de::Error) {
         let reason = e.message().trim().replace('\n', " ");

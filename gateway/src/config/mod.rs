@@ -24,6 +24,7 @@ use self::error::Problems;
 pub use self::error::{ConfigErrors, ConfigProblem};
 use self::secret::SecretFile;
 use crate::broker::{BrokerConfig, BrokerUrl};
+use crate::codec_map::{CodecMapTable, CodecMaps};
 use crate::devices::{Device, DeviceEntry};
 use crate::journal::JournalConfig;
 use crate::links::{LinkEntry, LinkSpec};
@@ -73,6 +74,8 @@ struct ConfigFile {
     link: Vec<LinkEntry>,
     #[serde(default)]
     device: Vec<DeviceEntry>,
+    #[serde(default)]
+    codec_map: Vec<CodecMapTable>,
 }
 
 /// A loaded, fully validated config.
@@ -205,6 +208,7 @@ impl ConfigFile {
         let gateway_id = self.gateway.id.clone();
         let mqtt = self.mqtt.into_broker(&gateway_id, problems);
         let devices = check_devices(&self.device, problems);
+        let codec_maps = CodecMaps::from_tables(&self.codec_map, problems);
         let mut seen_links = HashSet::new();
         let mut links = Vec::new();
         for entry in self.link {
@@ -221,7 +225,8 @@ impl ConfigFile {
                 .zip(&devices)
                 .filter(|(d, _)| d.link.get_ref() == entry.id.get_ref())
                 .collect();
-            if let Some(spec) = entry.into_spec(&gateway_id, &self.gateway.site, &members, problems)
+            let site = &self.gateway.site;
+            if let Some(spec) = entry.into_spec(&gateway_id, site, &members, &codec_maps, problems)
             {
                 links.push(spec);
             }

@@ -120,6 +120,7 @@ fn a_status_event_is_a_battery_and_margin_reading() {
     let Ok(Handled::Reading {
         reading,
         frame_counter: false,
+        ..
     }) = l.handle_event(&event_topic("status"), STATUS.as_bytes())
     else {
         panic!("status is a reading whose seq is no frame counter")
