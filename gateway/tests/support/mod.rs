@@ -8,6 +8,7 @@
 
 pub mod fleet;
 pub mod http;
+pub mod in_process;
 pub mod load;
 pub mod mqtt;
 pub mod outage;

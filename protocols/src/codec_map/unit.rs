@@ -118,9 +118,11 @@ impl Unit {
             .ok_or_else(|| UnitError::Unknown(s.into()))
     }
 
-    /// The unit the metric's suffix names, if any.
+    /// The unit the metric's suffix names, if any (a counter's unit is
+    /// the one before `_total`: `rain_mm_total` counts mm).
     pub fn of_metric(metric: &MetricName) -> Option<Self> {
         let n = metric.as_str();
+        let n = n.strip_suffix("_total").unwrap_or(n);
         let (_, unit) = SUFFIXES.iter().find(|(suffix, _)| n.ends_with(suffix))?;
         Self::parse(unit).ok()
     }
@@ -250,6 +252,8 @@ mod tests {
             Err(UnitError::NotANumber)
         );
         assert_eq!(metric("rain_mm_h").name(), "mm/h");
+        assert_eq!(metric("rain_mm_total").name(), "mm");
+        assert!(Unit::of_metric(&MetricName::parse("trips_total").unwrap()).is_none());
         assert!(Unit::of_metric(&MetricName::parse("floor").unwrap()).is_none());
         assert!(matches!(Unit::parse("furlong"), Err(UnitError::Unknown(_))));
     }
