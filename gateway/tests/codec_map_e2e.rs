@@ -262,3 +262,46 @@ fn a_direct_device_publishing_its_vendor_json_is_connected_with_a_map() {
     assert!(ignored_keys(&gw, "rain-dtu-1") >= 1, "imei is counted");
     gw.stop();
 }
+
+const LOG: &str = include_str!("../../protocols/testdata/chirpstack-v4-log.json");
+
+#[test]
+fn a_codec_error_logged_by_the_network_server_is_counted_and_dead_lettered() {
+    let gw = gateway();
+    let out = Collector::start(gw.output.port, "retrofit/#");
+    let eui = "a840410000000002";
+    let log = LOG.replace("a84041000181c617", eui);
+    let topic = format!("application/app/device/{eui}/event/log");
+    let info = log.replace("\"ERROR\"", "\"INFO\"");
+    let error = || {
+        gw.counters
+            .rejected_snapshot()
+            .get(&("lorawan".into(), "network_server_error".into()))
+            .copied()
+            .unwrap_or(0)
+    };
+    support::wait_until("the log error counted", Duration::from_secs(30), || {
+        let messages = vec![
+            (topic.clone(), info.clone().into_bytes()),
+            (topic.clone(), log.clone().into_bytes()),
+        ];
+        publish_all(gw.input.port, messages);
+        error() > 0
+    });
+    // Only the ERROR events: one letter per error counted, none for INFO.
+    out.wait_for("a dead letter per error", Duration::from_secs(30), |m| {
+        dead_letters(m).len() as u64 == error()
+    });
+    let letters = dead_letters(&out.messages());
+    assert!(!letters.is_empty());
+    for letter in letters {
+        assert_eq!(letter["reason"], "network_server_error", "{letter}");
+        let detail = letter["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("device ldds75-object: UPLINK_CODEC: JS error"),
+            "{letter}"
+        );
+        assert_eq!(letter["origin"], topic.as_str());
+    }
+    gw.stop();
+}

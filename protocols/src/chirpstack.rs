@@ -1,7 +1,8 @@
 //! ChirpStack v4 device events (spec §7): the JSON the network server's
 //! MQTT integration publishes on
-//! `application/{app}/device/{devEui}/event/{up|join|status}` (uplinks,
-//! (re)joins, and the DevStatusAns battery and link margin).
+//! `application/{app}/device/{devEui}/event/{up|join|status|log}`
+//! (uplinks, (re)joins, the DevStatusAns battery and link margin, and the
+//! network server's log about the device: [`log`]).
 //!
 //! Only the fields the gateway uses are typed (serde, strings borrowed);
 //! the rest is checked against the JSON grammar and skipped. proto3
@@ -21,6 +22,8 @@ use serde_json::value::RawValue;
 use crate::flat_object::FlatObject;
 use crate::json::{self, nullable, nullable_text, JsonError};
 use crate::Timestamp;
+
+pub mod log;
 
 /// A LoRaWAN device EUI (64 bits), written as 16 lowercase hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -306,11 +309,12 @@ pub enum EventType {
     Up,
     Join,
     Status,
+    Log,
 }
 
 impl EventType {
     /// Every event the gateway subscribes to.
-    pub const ALL: [Self; 3] = [Self::Up, Self::Join, Self::Status];
+    pub const ALL: [Self; 4] = [Self::Up, Self::Join, Self::Status, Self::Log];
 
     /// The topic level naming the event.
     pub fn as_str(self) -> &'static str {
@@ -318,6 +322,7 @@ impl EventType {
             Self::Up => "up",
             Self::Join => "join",
             Self::Status => "status",
+            Self::Log => "log",
         }
     }
 
@@ -570,7 +575,7 @@ mod tests {
         for event in EventType::ALL {
             assert_eq!(EventType::of_topic(&topic(event.as_str())), Some(event));
         }
-        for other in ["log", "txack", "up/x", ""] {
+        for other in ["txack", "ack", "up/x", ""] {
             assert_eq!(EventType::of_topic(&topic(other)), None, "{other}");
         }
         assert_eq!(EventType::of_topic("application/x/device/y/state/up"), None);

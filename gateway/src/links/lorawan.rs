@@ -12,8 +12,10 @@
 //! `seq` = 2^32 + its time in ms: above every `fCnt`, so never the same
 //! (device, seq) as an uplink, and no frame counter. A `join` event
 //! records nothing: the device's frame counter starts a new run, so its
-//! restart is neither lost readings nor duplicates. `log` and other events
-//! are not subscribed. Unknown devices and bad payloads are dead-lettered;
+//! restart is neither lost readings nor duplicates. A `log` event at level
+//! `ERROR` (a vendor codec that threw, for example) is dead-lettered with
+//! the device named (`network_server_error`); other levels record nothing.
+//! Other events are not subscribed. Unknown devices and bad payloads are dead-lettered;
 //! a probe fault becomes a `sensor_fault` event.
 
 use std::collections::HashMap;
@@ -21,6 +23,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use base64::Engine as _;
+use retrofit_protocols::chirpstack::log::{Log, LogLevel};
 use retrofit_protocols::chirpstack::{
     event_topic_filter, DevEui, DevEuiHasher, EventType, Join, Status, Uplink,
 };
@@ -187,9 +190,10 @@ impl LorawanConfig {
             Some(EventType::Up) => self.handle_uplink(topic, payload),
             Some(EventType::Status) => self.reading_from_status(topic, payload).map(Handled::from),
             Some(EventType::Join) => self.rejoined(topic, payload).map(Handled::CounterReset),
+            Some(EventType::Log) => self.logged(topic, payload),
             None => Err(Rejection::new(
                 "unknown_event",
-                format!("{topic} is no up, join or status event"),
+                format!("{topic} is no up, join, status or log event"),
             )),
         }
     }
@@ -199,7 +203,7 @@ impl LorawanConfig {
     pub fn reading_from_uplink(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
         match self.handle_uplink(topic, payload)? {
             Handled::Reading { reading, .. } => Ok(reading),
-            Handled::CounterReset(_) => Err(Rejection::new("unknown_event", "no uplink")),
+            _ => Err(Rejection::new("unknown_event", "no uplink")),
         }
     }
 
@@ -241,6 +245,23 @@ impl LorawanConfig {
         let join = Join::parse(json_text(payload)?)?;
         let lora = self.device_of(topic, join.device_info.dev_eui)?;
         Ok(lora.device.id.clone())
+    }
+
+    /// A network server log event: its errors become dead letters that
+    /// name the device.
+    pub fn logged(&self, topic: &str, payload: &[u8]) -> Result<Handled, Rejection> {
+        let log = Log::parse(json_text(payload)?)?;
+        let lora = self.device_of(topic, log.device_info.dev_eui)?;
+        if log.level != LogLevel::Error {
+            return Ok(Handled::Nothing);
+        }
+        Err(Rejection::new(
+            "network_server_error",
+            format!(
+                "device {}: {}: {}",
+                lora.device.id, log.code, log.description
+            ),
+        ))
     }
 
     /// The device of `eui`, which must be the devEui of the topic too.

@@ -119,7 +119,7 @@ impl MqttLinkConfig {
     pub fn reading_from_message(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
         match self.handle_message(topic, payload)? {
             Handled::Reading { reading, .. } => Ok(reading),
-            Handled::CounterReset(_) => Err(Rejection::new("unknown_event", "no reading")),
+            _ => Err(Rejection::new("unknown_event", "no reading")),
         }
     }
 

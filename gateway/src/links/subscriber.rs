@@ -107,6 +107,9 @@ pub enum Handled {
     /// is recorded; its next counter starts a new run. Acknowledged with
     /// the rest of its batch (at once when the batch records nothing).
     CounterReset(Id),
+    /// Nothing to record (a network server's informational log about a
+    /// device); acknowledged like a counter reset.
+    Nothing,
 }
 
 /// What a codec map left out of a reading: metrics whose value could not
@@ -327,6 +330,7 @@ impl<H: MessageHandler> Subscription<'_, H> {
                 }
                 Some(Ok(reading))
             }
+            Ok(Handled::Nothing) => None,
             Ok(Handled::CounterReset(device)) => {
                 self.sequences.reset(&device);
                 tracing::debug!(link = %self.ctx.link, %device, "frame counter restarts (rejoin)");
