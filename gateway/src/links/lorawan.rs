@@ -23,10 +23,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use retrofit_protocols::chirpstack::log::{Log, LogLevel};
-use retrofit_protocols::chirpstack::{
-    event_topic_filter, DevEui, DevEuiHasher, EventType, Join, Status, Uplink,
-};
+use retrofit_protocols::chirpstack::{event_topic_filter, DevEui, DevEuiHasher, EventType, Uplink};
 use retrofit_protocols::reading::{AlarmId, Body, BoundedText, EventBody, Metrics, Reading};
 use retrofit_protocols::sensor::{self, DecodeParams, SensorError, SensorFormat};
 use retrofit_protocols::{EventName, EventState, Id, KnownEvent, Severity, Source, Timestamp};
@@ -226,46 +223,8 @@ impl LorawanConfig {
         })
     }
 
-    /// Normalizes one status event: `battery_pct` and `margin_db`.
-    pub fn reading_from_status(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
-        let status = Status::parse(json_text(payload)?)?;
-        let lora = self.device_of(topic, status.device_info.dev_eui)?;
-        let mut metrics = Metrics::new();
-        if let Some(battery) = status.battery_pct() {
-            add_if_absent(&mut metrics, "battery_pct", battery);
-        }
-        add_if_absent(&mut metrics, "margin_db", f64::from(status.margin));
-        let ts = status.time.unwrap_or_else(now);
-        let seq = STATUS_SEQ_BASE + u64::try_from(ts.as_millis()).unwrap_or_default();
-        Ok(self.reading(&lora.device, ts, seq, Body::Telemetry(metrics)))
-    }
-
-    /// The configured device a join event names.
-    pub fn rejoined(&self, topic: &str, payload: &[u8]) -> Result<Id, Rejection> {
-        let join = Join::parse(json_text(payload)?)?;
-        let lora = self.device_of(topic, join.device_info.dev_eui)?;
-        Ok(lora.device.id.clone())
-    }
-
-    /// A network server log event: its errors become dead letters that
-    /// name the device.
-    pub fn logged(&self, topic: &str, payload: &[u8]) -> Result<Handled, Rejection> {
-        let log = Log::parse(json_text(payload)?)?;
-        let lora = self.device_of(topic, log.device_info.dev_eui)?;
-        if log.level != LogLevel::Error {
-            return Ok(Handled::Nothing);
-        }
-        Err(Rejection::new(
-            "network_server_error",
-            format!(
-                "device {}: {}: {}",
-                lora.device.id, log.code, log.description
-            ),
-        ))
-    }
-
     /// The device of `eui`, which must be the devEui of the topic too.
-    fn device_of(&self, topic: &str, eui: DevEui) -> Result<&LorawanDevice, Rejection> {
+    pub(super) fn device_of(&self, topic: &str, eui: DevEui) -> Result<&LorawanDevice, Rejection> {
         if DevEui::of_uplink_topic(topic) != Some(eui) {
             return Err(Rejection::new(
                 "topic_mismatch",
@@ -280,7 +239,7 @@ impl LorawanConfig {
         })
     }
 
-    fn reading(&self, device: &Device, ts: Timestamp, seq: u64, body: Body) -> Reading {
+    pub(super) fn reading(&self, device: &Device, ts: Timestamp, seq: u64, body: Body) -> Reading {
         Reading {
             site: self.site.clone(),
             kind: device.kind,
@@ -362,6 +321,7 @@ fn sensor_fault(device: &Device, seq: u64, e: &SensorError) -> Body {
     })
 }
 
+mod events;
 mod vendor;
 
 #[cfg(test)]
