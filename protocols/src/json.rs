@@ -4,8 +4,9 @@
 //! field helpers the wire types share (proto3's `null` as the default,
 //! strings borrowed from the input where they hold no escape).
 //!
-//! Nesting is bounded by serde_json's recursion limit (128); skipped
-//! values are still checked against the whole grammar. Never panics.
+//! Nesting of decoded values is bounded by serde_json's recursion limit
+//! (128); skipped values are checked against the whole grammar without
+//! recursing. Never panics.
 
 use alloc::borrow::Cow;
 use core::fmt;
