@@ -138,31 +138,21 @@ fn build(t: &CodecMapTable, problems: &mut Problems<'_>) -> Option<CodecMap> {
     match CodecMap::new(entries) {
         Ok(map) => Some(map),
         Err((i, error)) => {
-            let at = t
-                .entry
-                .get(i)
-                .map_or(t.name.span(), |e| span_of(e, key_of(&error)));
+            let at = t.entry.get(i).map_or(t.name.span(), |e| span_of(e, &error));
             problems.at(at, error.to_string());
             None
         }
     }
 }
 
-/// Which key of an entry a map error is about.
-fn key_of(e: &MapError) -> &'static str {
-    match e {
-        MapError::UnitMismatch { .. } => "unit",
-        MapError::BadValue { .. } => "values",
-        _ => "metric",
-    }
-}
-
-fn span_of(e: &EntryTable, key: &str) -> std::ops::Range<usize> {
-    match key {
-        "unit" => e.unit.as_ref().map_or(e.metric.span(), Spanned::span),
-        "values" => e.values.as_ref().map_or(e.metric.span(), Spanned::span),
-        _ => e.metric.span(),
-    }
+/// Where in its entry a map error is: the key it is about.
+fn span_of(e: &EntryTable, error: &MapError) -> std::ops::Range<usize> {
+    let key = match error {
+        MapError::UnitMismatch { .. } => e.unit.as_ref().map(Spanned::span),
+        MapError::BadValue { .. } => e.values.as_ref().map(Spanned::span),
+        _ => None,
+    };
+    key.unwrap_or_else(|| e.metric.span())
 }
 
 fn entry(e: &EntryTable, problems: &mut Problems<'_>) -> Option<MapEntry> {
@@ -196,7 +186,7 @@ fn entry(e: &EntryTable, problems: &mut Problems<'_>) -> Option<MapEntry> {
     match check_entry(&entry) {
         Ok(()) => Some(entry),
         Err(error) => {
-            problems.at(span_of(e, key_of(&error)), error.to_string());
+            problems.at(span_of(e, &error), error.to_string());
             None
         }
     }
