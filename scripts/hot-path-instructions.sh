@@ -15,7 +15,7 @@ count() {
 }
 for input in reference compact decoder; do
     mode=; [ "$input" = reference ] || mode=$input
-    for step in scan scan_serde_json parse normalize mqtt_payload line_protocol all; do
+    for step in scan_serde_json parse normalize mqtt_payload line_protocol all; do
         few=$(count "$step" 200 "$mode")
         many=$(count "$step" 2200 "$mode")
         echo "$input $step $(( (many - few) / 2000 ))"

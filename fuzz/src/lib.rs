@@ -10,11 +10,67 @@ use retrofit_gateway::links::mqtt::MqttLinkConfig;
 use retrofit_gateway::links::subscriber::Handled;
 use retrofit_gateway::links::LinkSpec;
 use retrofit_protocols::chirpstack::EventType;
+use retrofit_protocols::codec_map::CodecMap;
 use retrofit_protocols::line_protocol::{write_reading, LineError};
 use retrofit_protocols::reading::{Body, Reading};
 
 /// The reference site config (spec §9).
 pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
+/// The shipped example codec map (Dragino LDDS75's vendor codec).
+pub const LDDS75_MAP: &str = include_str!("../../config/examples/codec-map-dragino-ldds75.toml");
+
+/// A codec map of nested paths, unit conversions and enum values, with a
+/// device of the demo's `chirpstack` link for each map.
+const FUZZ_MAPS: &str = r#"
+[[codec_map]]
+name = "nested"
+[[codec_map.entry]]
+path = "level.value"
+metric = "level_m"
+unit = "cm"
+[[codec_map.entry]]
+path = "sensors[0].temp"
+metric = "temperature_c"
+unit = "°F"
+[[codec_map.entry]]
+path = "state"
+metric = "occupied"
+values = { Occupied = true, Free = false, "1" = true, "0" = false }
+[[codec_map.entry]]
+path = "bat"
+metric = "battery_pct"
+[[codec_map.entry]]
+path = "a.b[1].c"
+metric = "distance_mm"
+[[device]]
+id = "fuzz-ldds75"
+kind = "drainage"
+link = "chirpstack"
+dev_eui = "f000000000000001"
+codec_map = "dragino-ldds75"
+[[device]]
+id = "fuzz-nested"
+kind = "drainage"
+link = "chirpstack"
+dev_eui = "f000000000000002"
+codec_map = "nested"
+"#;
+
+/// The maps the `codec_map` target applies, loaded through the real
+/// config: the shipped LDDS75 map and [`FUZZ_MAPS`]'s nested one.
+pub fn codec_maps() -> Vec<CodecMap> {
+    let text = format!("{DEMO_CONFIG}\n{LDDS75_MAP}\n{FUZZ_MAPS}");
+    let config = Config::parse(&text, "fuzz.toml")
+        .unwrap_or_else(|e| panic!("the codec_map target's fixture is invalid: {e}"));
+    let Some(LinkSpec::Lorawan(link)) = config.links.into_iter().next() else {
+        panic!("the demo's first link is lorawan")
+    };
+    ["f000000000000001", "f000000000000002"]
+        .iter()
+        .filter_map(|eui| link.devices.get(&eui.parse().ok()?)?.codec.map.clone())
+        .map(|map| (*map).clone())
+        .collect()
+}
 /// The uplink topic of the demo's drainage sensor `drain-w17`.
 pub const DEMO_UPLINK_TOPIC: &str = "application/x/device/a84041000181c617/event/up";
 /// The devEui of `drain-w17` (the one in [`DEMO_UPLINK_TOPIC`]).
@@ -124,6 +180,11 @@ pub fn check_normalized(reading: &Reading) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_codec_maps_load() {
+        assert_eq!(codec_maps().len(), 2);
+    }
 
     #[test]
     fn topic_follows_the_claimed_dev_eui() {

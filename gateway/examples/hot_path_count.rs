@@ -3,7 +3,7 @@
 //! runs it for every step; figures in docs/BENCHMARKS.md). Counts do not
 //! depend on the load of a shared machine the way criterion's times do.
 //!
-//! Usage: `hot_path_count STEP ITERATIONS [compact|decoder]`, STEP one of `scan`,
+//! Usage: `hot_path_count STEP ITERATIONS [compact|decoder]`, STEP one of
 //! `scan_serde_json`, `parse`, `normalize`, `mqtt_payload`, `line_protocol`,
 //! `all`. It never prints anything but the checksum that keeps the work.
 
@@ -11,7 +11,6 @@ use anyhow::{bail, Context, Result};
 use retrofit_gateway::config::Config;
 use retrofit_gateway::links::LinkSpec;
 use retrofit_protocols::chirpstack::Uplink;
-use retrofit_protocols::json_reader::JsonReader;
 use retrofit_protocols::line_protocol::write_reading;
 
 const DEMO: &str = include_str!("../../config/demo.toml");
@@ -47,7 +46,6 @@ fn main() -> Result<()> {
     for _ in 0..count {
         let text = std::hint::black_box(input);
         checksum += match step.as_str() {
-            "scan" => usize::from(JsonReader::new(text).skip().is_ok()),
             "scan_serde_json" => {
                 usize::from(serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
             }

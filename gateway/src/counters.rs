@@ -1,5 +1,6 @@
 //! Counters of what the links accepted, rejected (by source and reason,
-//! spec §13) and saw lost (gaps in a device's own sequence), and of the
+//! spec §13), saw lost (gaps in a device's own sequence) and left unread
+//! (vendor keys no codec map entry names, per device), and of the
 //! outcome of every request a polling link made to a device (Modbus:
 //! `ok`, `timeout`, `crc_error`, `short_frame`, `garbled`, `exception`,
 //! and `delivered` once a poll's reading is committed), read by the
@@ -17,6 +18,8 @@ pub struct Counters {
     rejected: Mutex<BTreeMap<(String, String), u64>>,
     lost: Mutex<BTreeMap<String, u64>>,
     requests: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// Vendor keys no codec map entry reads, per device.
+    ignored_keys: Mutex<BTreeMap<String, u64>>,
 }
 
 /// Sums over every source, for the gateway's own telemetry.
@@ -54,6 +57,19 @@ impl Counters {
     /// Requests per (device, outcome).
     pub fn requests_snapshot(&self) -> BTreeMap<(String, &'static str), u64> {
         self.requests.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Counts vendor keys a device sent that its codec map does not read.
+    pub fn ignored_keys(&self, device: &str, n: u64) {
+        add(&self.ignored_keys, device, n);
+    }
+
+    /// Ignored vendor keys per device.
+    pub fn ignored_keys_snapshot(&self) -> BTreeMap<String, u64> {
+        self.ignored_keys
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
     }
 
     /// Accepted inputs per source.

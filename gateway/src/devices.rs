@@ -34,6 +34,10 @@ pub struct DeviceEntry {
     pub decoder: Option<Spanned<String>>,
     /// Ultrasonic level sensors: height of the sensor above the bottom.
     pub mount_height_m: Option<Spanned<f64>>,
+    /// The `[[codec_map]]` its vendor JSON is read with (`lorawan`, `mqtt`).
+    pub codec_map: Option<Spanned<Id>>,
+    /// Where its metrics come from (`lorawan`): decoder, object or auto.
+    pub metrics_from: Option<Spanned<crate::codec_map::MetricsFrom>>,
     /// Direct MQTT address: the topic the device publishes to.
     pub topic: Option<Spanned<String>>,
     /// Edge-link (`serial`) address: the node id, 1..=65534.
@@ -123,6 +127,12 @@ impl DeviceEntry {
         }
         if let Some(v) = &self.mount_height_m {
             keys.push(("mount_height_m", v.span()));
+        }
+        if let Some(v) = &self.codec_map {
+            keys.push(("codec_map", v.span()));
+        }
+        if let Some(v) = &self.metrics_from {
+            keys.push(("metrics_from", v.span()));
         }
         if let Some(v) = &self.topic {
             keys.push(("topic", v.span()));

@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod broker;
 pub mod clock;
+pub mod codec_map;
 pub mod commit_window;
 pub mod config;
 pub mod counters;

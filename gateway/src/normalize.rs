@@ -7,7 +7,7 @@
 //! the dead-letter topic) and a human detail.
 
 use retrofit_protocols::flat_object::{FlatObject, Scalar};
-use retrofit_protocols::json_reader::JsonError;
+use retrofit_protocols::json::JsonError;
 use retrofit_protocols::metric::check_type;
 use retrofit_protocols::reading::{Metrics, METRICS_MAX};
 use retrofit_protocols::{MetricName, Value, MAX_INPUT_BYTES};
@@ -122,12 +122,11 @@ pub fn add_if_absent(metrics: &mut Metrics, name: &str, value: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use retrofit_protocols::json_reader::JsonReader;
     use serde_json::json;
 
     fn object(v: serde_json::Value) -> FlatObject<'static> {
         let text = Box::leak(v.to_string().into_boxed_str());
-        FlatObject::read(&mut JsonReader::new(text)).unwrap()
+        retrofit_protocols::json::from_str(text).unwrap()
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::time::Duration;
 use retrofit_gateway::journal::{Journal, Lane};
 use retrofit_protocols::Timestamp;
 use support::fleet::{self, Expected};
+use support::in_process::InProcessGateway;
 use support::mqtt::{publish_all, Message};
 use support::rig::{now_ms, Rig};
 
@@ -347,69 +348,6 @@ fn two_gateways_split_one_network_server_through_a_shared_subscription() {
         .collect();
     assert!(shares.iter().all(|&n| n >= 100), "shares {shares:?}");
     drop(gateways);
-}
-
-/// The daemon run in this process against its own input and output
-/// brokers, sharing its input counters with the test.
-struct InProcessGateway {
-    input: support::Mosquitto,
-    _output: support::Mosquitto,
-    _dir: tempfile::TempDir,
-    devices: Vec<fleet::FleetDevice>,
-    counters: std::sync::Arc<retrofit_gateway::counters::Counters>,
-    rt: tokio::runtime::Runtime,
-    shutdown: tokio_util::sync::CancellationToken,
-    daemon: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl InProcessGateway {
-    fn start(devices: usize) -> Self {
-        let (input, output) = (support::Mosquitto::start(), support::Mosquitto::start());
-        let dir = tempfile::tempdir().unwrap();
-        let devices = fleet::devices(devices);
-        let text = fleet::config(
-            &devices,
-            &input.url(),
-            &output.url(),
-            None,
-            &dir.path().join("data"),
-            "",
-        );
-        let config = retrofit_gateway::config::Config::parse(&text, "gateway.toml").unwrap();
-        let counters = std::sync::Arc::new(retrofit_gateway::counters::Counters::default());
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let daemon = rt.spawn(retrofit_gateway::daemon::run_with_counters(
-            config,
-            shutdown.clone(),
-            counters.clone(),
-        ));
-        Self {
-            input,
-            _output: output,
-            _dir: dir,
-            devices,
-            counters,
-            rt,
-            shutdown,
-            daemon,
-        }
-    }
-
-    /// LoRaWAN inputs accepted so far.
-    fn accepted(&self) -> u64 {
-        self.counters
-            .accepted_snapshot()
-            .get("lorawan")
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Stops the daemon and checks it stopped cleanly.
-    fn stop(self) {
-        self.shutdown.cancel();
-        self.rt.block_on(self.daemon).unwrap().unwrap();
-    }
 }
 
 #[test]

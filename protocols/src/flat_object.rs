@@ -1,16 +1,20 @@
-//! A flat JSON object of scalars, decoded without building a JSON tree:
-//! the shape of a network server's codec output (`object`) and of a direct
-//! device's `metrics`.
+//! A flat JSON object of scalars, decoded with serde without building a
+//! JSON tree: the shape of a network server's codec output (`object`) and
+//! of a direct device's `metrics`.
 //!
 //! Keys and strings borrow from the input where they can. Nested values and
-//! `null` are kept as [`Scalar::Other`] so the caller can reject them with
-//! a precise reason; size limits are the caller's (inputs are bounded
-//! before parsing). Never panics.
+//! `null` are kept as [`Scalar::Other`] (their grammar still checked) so
+//! the caller can reject them with a precise reason; size limits are the
+//! caller's (inputs are bounded before parsing). Never panics.
 
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
+use core::fmt;
 
-use crate::json_reader::{JsonError, JsonKind, JsonReader};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::json::Text;
 
 /// One value of a flat object.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,63 +42,83 @@ impl<'a> FlatObject<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Scalar<'a>)> {
         self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
+}
 
-    /// A copy that borrows nothing.
-    pub fn into_owned(self) -> FlatObject<'static> {
-        FlatObject(
-            self.0
-                .into_iter()
-                .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
-                .collect(),
-        )
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
     }
 }
 
-impl Scalar<'_> {
-    /// A copy that borrows nothing.
-    pub fn into_owned(self) -> Scalar<'static> {
-        match self {
-            Self::Number(x) => Scalar::Number(x),
-            Self::Bool(b) => Scalar::Bool(b),
-            Self::Str(s) => Scalar::Str(Cow::Owned(s.into_owned())),
-            Self::Other(w) => Scalar::Other(w),
-        }
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(b))
+    }
+    fn visit_i64<E>(self, x: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(x as f64))
+    }
+    fn visit_u64<E>(self, x: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(x as f64))
+    }
+    fn visit_f64<E>(self, x: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(x))
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(s)))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(s.into())))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Other("null"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other("an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other("an object"))
     }
 }
 
-impl<'a> Scalar<'a> {
-    /// Reads any value; containers and `null` are skipped (their syntax
-    /// still checked) and kept as [`Scalar::Other`].
-    pub fn read(r: &mut JsonReader<'a>) -> Result<Self, JsonError> {
-        Ok(match r.peek_kind()? {
-            JsonKind::Number => Self::Number(r.f64()?),
-            JsonKind::Bool => Self::Bool(r.bool()?),
-            JsonKind::String => Self::Str(r.str()?),
-            JsonKind::Null => r.null().map(|()| Self::Other("null"))?,
-            JsonKind::Array => r.skip().map(|()| Self::Other("an array"))?,
-            JsonKind::Object => r.skip().map(|()| Self::Other("an object"))?,
-        })
+impl<'de: 'a, 'a> Deserialize<'de> for FlatObject<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(FlatVisitor)
     }
 }
 
-impl<'a> FlatObject<'a> {
-    /// Reads an object whose members are kept in input order.
-    pub fn read(r: &mut JsonReader<'a>) -> Result<Self, JsonError> {
+struct FlatVisitor;
+
+impl<'de> Visitor<'de> for FlatVisitor {
+    type Value = FlatObject<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut members = Vec::with_capacity(8);
-        r.object(|r, key| {
-            members.push((key, Scalar::read(r)?));
-            Ok(())
-        })?;
-        Ok(Self(members))
+        while let Some((Text(key), value)) = map.next_entry::<Text<'de>, Scalar<'de>>()? {
+            members.push((key, value));
+        }
+        Ok(FlatObject(members))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::{from_str, JsonError};
 
     fn parse(text: &str) -> Result<FlatObject<'_>, JsonError> {
-        FlatObject::read(&mut JsonReader::new(text))
+        from_str(text)
     }
 
     #[test]
@@ -104,11 +128,13 @@ mod tests {
         assert_eq!(o.len(), 7);
         assert_eq!(o.0[0].1, Scalar::Number(1.0));
         assert_eq!(o.0[2].1, Scalar::Str(Cow::Owned("x\"y".into())));
+        assert!(matches!(o.0[1].0, Cow::Borrowed("b")));
         assert_eq!(o.0[3].1, Scalar::Other("null"));
         assert_eq!(o.0[4].1, Scalar::Other("an array"));
         assert_eq!(o.0[5].1, Scalar::Other("an object"));
         assert!(!parse("[1]").unwrap_err().is_syntax());
         assert!(parse("{\"a\":}").unwrap_err().is_syntax());
         assert!(parse("{\"a\":[1,}").unwrap_err().is_syntax());
+        assert!(parse("{\"a\":1e999}").is_err());
     }
 }

@@ -28,13 +28,13 @@ pub mod topic;
 #[cfg(feature = "alloc")]
 pub mod chirpstack;
 #[cfg(feature = "alloc")]
+pub mod codec_map;
+#[cfg(feature = "alloc")]
 pub mod deadletter;
 #[cfg(feature = "alloc")]
 pub mod flat_object;
 #[cfg(feature = "alloc")]
-pub mod json_reader;
-#[cfg(feature = "alloc")]
-mod json_writer;
+pub mod json;
 #[cfg(feature = "alloc")]
 pub mod line_protocol;
 #[cfg(feature = "alloc")]

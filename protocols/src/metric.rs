@@ -266,6 +266,14 @@ const UNITLESS_NUMBERS: &[&str] = &["floor"];
 /// Metrics of the model that take a bool.
 const BOOLS: &[&str] = &["moving", "occupied"];
 
+/// Whether `name` is one of the model's metrics without a unit suffix
+/// (its enums, bools and `floor`).
+pub fn is_unitless_model_metric(name: &str) -> bool {
+    UNITLESS_NUMBERS.contains(&name)
+        || BOOLS.contains(&name)
+        || ENUMS.iter().any(|(n, _)| *n == name)
+}
+
 /// The value does not have the type the model gives its metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TypeMismatch {

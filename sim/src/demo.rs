@@ -247,6 +247,7 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         stop: StopAfter::Cancelled,
         seed: opts.seed,
         object_ratio: 0.5,
+        object_shape: Default::default(),
         show_progress: false,
     };
     let intake = Intake {

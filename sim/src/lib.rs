@@ -25,3 +25,4 @@ pub mod sensor_model;
 pub mod site_config;
 pub mod uplink_event;
 pub mod value_text;
+pub mod vendor_object;

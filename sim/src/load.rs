@@ -21,6 +21,7 @@ use crate::pacer::Pacer;
 use crate::sensor_model::SensorModel;
 use crate::site_config::{LoadTarget, TargetDevice};
 use crate::uplink_event::{uplink_event, UplinkEvent, UplinkMeta};
+use crate::vendor_object::ObjectShape;
 
 /// How long to wait for the broker's CONNACK.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,6 +52,8 @@ pub struct LoadOptions {
     pub seed: u64,
     /// Share of uplinks that carry a decoded `object`.
     pub object_ratio: f64,
+    /// Which codec writes that `object`.
+    pub object_shape: ObjectShape,
     pub show_progress: bool,
 }
 
@@ -100,6 +103,7 @@ struct Fleet {
     next: usize,
     rng: fastrand::Rng,
     object_ratio: f64,
+    object_shape: ObjectShape,
 }
 
 impl Fleet {
@@ -119,6 +123,7 @@ impl Fleet {
             next: 0,
             rng,
             object_ratio: opts.object_ratio,
+            object_shape: opts.object_shape,
         }
     }
 
@@ -133,6 +138,7 @@ impl Fleet {
             f_cnt: device.f_cnt,
             time: now(),
             with_object: self.rng.f64() < self.object_ratio,
+            shape: self.object_shape,
         };
         device.f_cnt = device.f_cnt.wrapping_add(1);
         Ok(uplink_event(&device.target, &frame, meta, &mut self.rng)?)

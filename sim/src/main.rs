@@ -20,6 +20,7 @@ use retrofit_sim::nodes::report::closing_line;
 use retrofit_sim::nodes::{RunPlan, Scenario, MAX_SPEED};
 use retrofit_sim::nodes_command::{run_nodes, NodesOptions};
 use retrofit_sim::site_config::load_target;
+use retrofit_sim::vendor_object::ObjectShape;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -103,6 +104,10 @@ struct LoadArgs {
     /// Share of uplinks carrying a decoded `object` (the rest only `data`).
     #[arg(long, default_value_t = 0.5)]
     object_ratio: f64,
+    /// Which codec writes `object`: the model's names, or the sensor
+    /// vendor's own codec (to test a [[codec_map]] before going on site).
+    #[arg(long, value_enum, default_value_t = ObjectShape::Normalized)]
+    object_shape: ObjectShape,
 }
 
 #[derive(Args)]
@@ -294,6 +299,7 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
         stop,
         seed: args.seed,
         object_ratio: args.object_ratio,
+        object_shape: args.object_shape,
         show_progress: true,
     };
     let report = run_load(&target, &opts, cancel_on_ctrl_c()).await?;

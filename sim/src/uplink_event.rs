@@ -5,8 +5,9 @@
 //! `rxInfo` and a CN470 `txInfo`.
 //!
 //! Like proto3 JSON, zero values are omitted (`fCnt` 0). The `object` holds
-//! the normalized metrics a ChirpStack codec would produce; it is left out
-//! when asked, or when the payload carries a probe fault. This module never
+//! the normalized metrics a ChirpStack codec would produce, or the sensor
+//! vendor's own codec output ([`ObjectShape`]); it is left out when asked,
+//! or when the payload carries a probe fault. This module never
 //! publishes; it only renders.
 
 use base64::Engine as _;
@@ -15,6 +16,7 @@ use retrofit_protocols::Timestamp;
 use serde_json::{json, Map, Value};
 
 use crate::site_config::TargetDevice;
+use crate::vendor_object::{vendor_object, ObjectShape};
 
 const TENANT_ID: &str = "52f14cd4-c6f1-4fbd-8f87-4025e1d49242";
 const GATEWAY_ID: &str = "0016c001ff10a235";
@@ -37,6 +39,8 @@ pub struct UplinkMeta {
     pub f_cnt: u32,
     pub time: Timestamp,
     pub with_object: bool,
+    /// Which codec wrote the `object`.
+    pub shape: ObjectShape,
 }
 
 /// The uplink topic of a device.
@@ -72,7 +76,11 @@ pub fn uplink_event(
         event["fCnt"] = json!(meta.f_cnt);
     }
     if meta.with_object {
-        if let Some(object) = codec_object(device, frame, encoded.f_port) {
+        let object = match meta.shape {
+            ObjectShape::Normalized => codec_object(device, frame, encoded.f_port),
+            ObjectShape::Vendor => vendor_object(frame),
+        };
+        if let Some(object) = object {
             event["object"] = Value::Object(object);
         }
     }
@@ -180,6 +188,7 @@ mod tests {
             f_cnt,
             time: Timestamp::from_millis(1_795_866_000_123),
             with_object,
+            shape: ObjectShape::Normalized,
         };
         uplink_event(&well(), &FRAME, meta, &mut fastrand::Rng::with_seed(1)).unwrap()
     }

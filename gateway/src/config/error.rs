@@ -71,19 +71,19 @@ impl<'a> Problems<'a> {
         });
     }
 
-    /// Records a TOML/serde error at its span (the file start when unknown).
-    pub fn toml(&mut self, e: &toml::de::Error) {
-        let reason = e.message().trim().replace('\n', " ");
-        self.at(e.span().unwrap_or(0..0), reason);
-    }
-
-    /// How many problems have been recorded so far.
+    /// How many problems are recorded so far.
     pub fn len(&self) -> usize {
         self.errors.problems.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.errors.problems.is_empty()
+    }
+
+    /// Records a TOML/serde error at its span (the file start when unknown).
+    pub fn toml(&mut self, e: &toml::de::Error) {
+        let reason = e.message().trim().replace('\n', " ");
+        self.at(e.span().unwrap_or(0..0), reason);
     }
 
     /// The problems recorded so far, for a caller that has recorded one.

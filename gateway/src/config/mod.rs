@@ -24,6 +24,7 @@ use self::error::Problems;
 pub use self::error::{ConfigErrors, ConfigProblem};
 use self::secret::SecretFile;
 use crate::broker::{BrokerConfig, BrokerUrl};
+use crate::codec_map::{CodecMapTable, CodecMaps};
 use crate::devices::{Device, DeviceEntry};
 pub use crate::http::HttpConfig;
 use crate::journal::JournalConfig;
@@ -76,6 +77,8 @@ struct ConfigFile {
     modbus_map: Vec<crate::links::modbus::MapEntry>,
     #[serde(default)]
     modbus_map_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    codec_map: Vec<CodecMapTable>,
 }
 
 /// A loaded, fully validated config.
@@ -222,6 +225,7 @@ impl ConfigFile {
             .iter()
             .filter_map(|r| r.check(&devices, problems))
             .collect();
+        let codec_maps = CodecMaps::from_tables(&self.codec_map, problems);
         let mut seen_links = HashSet::new();
         let mut links = Vec::new();
         let mut ports = std::collections::HashMap::new();
@@ -259,7 +263,7 @@ impl ConfigFile {
                     )
                     .map(LinkSpec::Modbus)
                 }
-                _ => entry.into_spec(&gateway_id, site, &members, problems),
+                _ => entry.into_spec(&gateway_id, site, &members, &codec_maps, problems),
             };
             if let Some(spec) = spec {
                 links.push(spec);

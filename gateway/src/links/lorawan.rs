@@ -3,16 +3,19 @@
 //! subscription (`$share/{group}/...`) so several gateways split the load.
 //!
 //! Each uplink (`event/up`) becomes one telemetry reading of the device its
-//! `devEui` is configured for: metrics from `object` when the network
-//! server decoded it, otherwise from the device's payload decoder; `seq` =
-//! `fCnt`, `ts` = the network server's receive time. A `status` event (the
+//! `devEui` is configured for, its metrics from where the device's
+//! `metrics_from` says (`vendor`: the payload decoder, or the network
+//! server's `object` through a codec map); `seq` = `fCnt`, `ts` = the
+//! network server's receive time. A `status` event (the
 //! device's DevStatusAns) becomes a reading of `battery_pct` (unless the
 //! device is mains powered or cannot measure it) and `margin_db`, with
 //! `seq` = 2^32 + its time in ms: above every `fCnt`, so never the same
 //! (device, seq) as an uplink, and no frame counter. A `join` event
 //! records nothing: the device's frame counter starts a new run, so its
-//! restart is neither lost readings nor duplicates. `log` and other events
-//! are not subscribed. Unknown devices and bad payloads are dead-lettered;
+//! restart is neither lost readings nor duplicates. A `log` event at level
+//! `ERROR` (a vendor codec that threw, for example) is dead-lettered with
+//! the device named (`network_server_error`); other levels record nothing.
+//! Other events are not subscribed. Unknown devices and bad payloads are dead-lettered;
 //! a probe fault becomes a `sensor_fault` event.
 
 use std::collections::HashMap;
@@ -20,20 +23,20 @@ use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use retrofit_protocols::chirpstack::{
-    event_topic_filter, DevEui, DevEuiHasher, EventType, Join, Status, Uplink,
-};
+use retrofit_protocols::chirpstack::{event_topic_filter, DevEui, DevEuiHasher, EventType, Uplink};
 use retrofit_protocols::reading::{AlarmId, Body, BoundedText, EventBody, Metrics, Reading};
 use retrofit_protocols::sensor::{self, DecodeParams, SensorError, SensorFormat};
 use retrofit_protocols::{EventName, EventState, Id, KnownEvent, Severity, Source, Timestamp};
 
+use super::subscriber::LeftOut;
 use super::subscriber::{Handled, MessageHandler};
 use super::{check_device_keys, LinkEntry};
 use crate::broker::BrokerConfig;
 use crate::clock::now;
+use crate::codec_map::{CodecMaps, DeviceCodec};
 use crate::config::error::Problems;
 use crate::devices::{Device, DeviceEntry};
-use crate::normalize::{add_if_absent, json_text, metrics_from_json, Rejection};
+use crate::normalize::{add_if_absent, json_text, Rejection};
 
 /// A LoRaWAN device and how to decode its payload.
 #[derive(Debug, Clone)]
@@ -41,6 +44,7 @@ pub struct LorawanDevice {
     pub device: Arc<Device>,
     pub decoder: Option<SensorFormat>,
     pub params: DecodeParams,
+    pub codec: DeviceCodec,
 }
 
 /// The link's devices by devEui.
@@ -65,6 +69,7 @@ impl LorawanConfig {
         gateway: &Id,
         site: &Id,
         devices: &[(&DeviceEntry, &Arc<Device>)],
+        codec_maps: &CodecMaps,
         problems: &mut Problems<'_>,
     ) -> Option<Self> {
         entry.refuse_keys(&["application", "shared_group"], problems);
@@ -82,7 +87,13 @@ impl LorawanConfig {
         };
         let mut by_eui = DevicesByEui::default();
         for (entry_d, device) in devices {
-            let allowed = ["dev_eui", "decoder", "mount_height_m"];
+            let allowed = [
+                "dev_eui",
+                "decoder",
+                "mount_height_m",
+                "codec_map",
+                "metrics_from",
+            ];
             if !check_device_keys(entry_d, &allowed, "dev_eui", problems) {
                 continue;
             }
@@ -114,6 +125,7 @@ impl LorawanConfig {
                 device: Arc::clone(device),
                 decoder,
                 params,
+                codec: vendor::device_codec(entry_d, codec_maps, problems),
             };
             if by_eui.insert(*eui.get_ref(), lora).is_some() {
                 problems.at(
@@ -172,59 +184,47 @@ impl LorawanConfig {
     /// What one event means, by the event its topic names.
     pub fn handle_event(&self, topic: &str, payload: &[u8]) -> Result<Handled, Rejection> {
         match EventType::of_topic(topic) {
-            Some(EventType::Up) => {
-                self.reading_from_uplink(topic, payload)
-                    .map(|reading| Handled::Reading {
-                        reading,
-                        frame_counter: true,
-                    })
-            }
+            Some(EventType::Up) => self.handle_uplink(topic, payload),
             Some(EventType::Status) => self.reading_from_status(topic, payload).map(Handled::from),
             Some(EventType::Join) => self.rejoined(topic, payload).map(Handled::CounterReset),
+            Some(EventType::Log) => self.logged(topic, payload),
             None => Err(Rejection::new(
                 "unknown_event",
-                format!("{topic} is no up, join or status event"),
+                format!("{topic} is no up, join, status or log event"),
             )),
         }
     }
 
-    /// Normalizes one uplink event.
+    /// Normalizes one uplink event (what a codec map left out is dropped:
+    /// see [`Self::handle_event`]).
     pub fn reading_from_uplink(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
+        match self.handle_uplink(topic, payload)? {
+            Handled::Reading { reading, .. } => Ok(reading),
+            _ => Err(Rejection::new("unknown_event", "no uplink")),
+        }
+    }
+
+    fn handle_uplink(&self, topic: &str, payload: &[u8]) -> Result<Handled, Rejection> {
         let up = Uplink::parse(json_text(payload)?)?;
         let lora = self.device_of(topic, up.device_info.dev_eui)?;
         let device = &lora.device;
         let seq = u64::from(up.f_cnt);
-        let body = match self.metrics(&up, lora) {
+        let mut left_out = LeftOut::default();
+        let body = match self.metrics(&up, lora, &mut left_out) {
             Ok(metrics) => Body::Telemetry(metrics),
             Err(Decoded::Fault(e)) => sensor_fault(device, seq, &e),
             Err(Decoded::Rejected(r)) => return Err(r),
         };
-        Ok(self.reading(device, up.time.unwrap_or_else(now), seq, body))
-    }
-
-    /// Normalizes one status event: `battery_pct` and `margin_db`.
-    pub fn reading_from_status(&self, topic: &str, payload: &[u8]) -> Result<Reading, Rejection> {
-        let status = Status::parse(json_text(payload)?)?;
-        let lora = self.device_of(topic, status.device_info.dev_eui)?;
-        let mut metrics = Metrics::new();
-        if let Some(battery) = status.battery_pct() {
-            add_if_absent(&mut metrics, "battery_pct", battery);
-        }
-        add_if_absent(&mut metrics, "margin_db", f64::from(status.margin));
-        let ts = status.time.unwrap_or_else(now);
-        let seq = STATUS_SEQ_BASE + u64::try_from(ts.as_millis()).unwrap_or_default();
-        Ok(self.reading(&lora.device, ts, seq, Body::Telemetry(metrics)))
-    }
-
-    /// The configured device a join event names.
-    pub fn rejoined(&self, topic: &str, payload: &[u8]) -> Result<Id, Rejection> {
-        let join = Join::parse(json_text(payload)?)?;
-        let lora = self.device_of(topic, join.device_info.dev_eui)?;
-        Ok(lora.device.id.clone())
+        let reading = self.reading(device, up.time.unwrap_or_else(now), seq, body);
+        Ok(Handled::Reading {
+            reading,
+            frame_counter: true,
+            left_out,
+        })
     }
 
     /// The device of `eui`, which must be the devEui of the topic too.
-    fn device_of(&self, topic: &str, eui: DevEui) -> Result<&LorawanDevice, Rejection> {
+    pub(super) fn device_of(&self, topic: &str, eui: DevEui) -> Result<&LorawanDevice, Rejection> {
         if DevEui::of_uplink_topic(topic) != Some(eui) {
             return Err(Rejection::new(
                 "topic_mismatch",
@@ -239,7 +239,7 @@ impl LorawanConfig {
         })
     }
 
-    fn reading(&self, device: &Device, ts: Timestamp, seq: u64, body: Body) -> Reading {
+    pub(super) fn reading(&self, device: &Device, ts: Timestamp, seq: u64, body: Body) -> Reading {
         Reading {
             site: self.site.clone(),
             kind: device.kind,
@@ -252,9 +252,18 @@ impl LorawanConfig {
         }
     }
 
-    fn metrics(&self, up: &Uplink<'_>, lora: &LorawanDevice) -> Result<Metrics, Decoded> {
-        let mut metrics = match &up.object {
-            Some(object) => metrics_from_json(object).map_err(Decoded::Rejected)?,
+    fn metrics(
+        &self,
+        up: &Uplink<'_>,
+        lora: &LorawanDevice,
+        left_out: &mut LeftOut,
+    ) -> Result<Metrics, Decoded> {
+        let mut metrics = match vendor::object_to_read(up, lora) {
+            Some(object) => {
+                let mapped = vendor::metrics_of_object(object, lora).map_err(Decoded::Rejected)?;
+                *left_out = mapped.left_out;
+                mapped.metrics
+            }
             None => decode_payload(up, lora)?,
         };
         if let Some(rx) = up.best_rx() {
@@ -311,6 +320,9 @@ fn sensor_fault(device: &Device, seq: u64, e: &SensorError) -> Body {
         detail: BoundedText::lossy(&e.to_string()),
     })
 }
+
+mod events;
+mod vendor;
 
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::broker::{BrokerConfig, BrokerUrl};
+use crate::codec_map::CodecMaps;
 use crate::config::error::Problems;
 use crate::config::secret::SecretFile;
 use crate::devices::{Device, DeviceEntry};
@@ -105,15 +106,16 @@ impl LinkEntry {
         gateway: &Id,
         site: &Id,
         devices: &[(&DeviceEntry, &Arc<Device>)],
+        codec_maps: &CodecMaps,
         problems: &mut Problems<'_>,
     ) -> Option<LinkSpec> {
         match *self.link_type.get_ref() {
-            LinkType::Lorawan => {
-                lorawan::LorawanConfig::from_entry(self, gateway, site, devices, problems)
-                    .map(LinkSpec::Lorawan)
-            }
+            LinkType::Lorawan => lorawan::LorawanConfig::from_entry(
+                self, gateway, site, devices, codec_maps, problems,
+            )
+            .map(LinkSpec::Lorawan),
             LinkType::Mqtt => {
-                mqtt::MqttLinkConfig::from_entry(self, gateway, site, devices, problems)
+                mqtt::MqttLinkConfig::from_entry(self, gateway, site, devices, codec_maps, problems)
                     .map(LinkSpec::Mqtt)
             }
             LinkType::Serial => serial::SerialLinkConfig::from_entry(self, site, devices, problems)

@@ -101,11 +101,24 @@ pub enum Handled {
     Reading {
         reading: Reading,
         frame_counter: bool,
+        left_out: LeftOut,
     },
     /// The device restarted its frame counter (a LoRaWAN rejoin): nothing
     /// is recorded; its next counter starts a new run. Acknowledged with
     /// the rest of its batch (at once when the batch records nothing).
     CounterReset(Id),
+    /// Nothing to record (a network server's informational log about a
+    /// device); acknowledged like a counter reset.
+    Nothing,
+}
+
+/// What a codec map left out of a reading: metrics whose value could not
+/// be converted (each dead-lettered with its reason) and vendor keys no
+/// entry reads (counted for the device).
+#[derive(Debug, Default)]
+pub struct LeftOut {
+    pub failed: Vec<Rejection>,
+    pub ignored_keys: u64,
 }
 
 impl From<Reading> for Handled {
@@ -114,6 +127,7 @@ impl From<Reading> for Handled {
         Self::Reading {
             reading,
             frame_counter: false,
+            left_out: LeftOut::default(),
         }
     }
 }
@@ -258,8 +272,9 @@ impl<H: MessageHandler> Subscription<'_, H> {
             match packet {
                 Packet::Publish(publish) => {
                     let handled = self.handler.handle(&publish.topic, &publish.payload);
-                    if let Some(result) = self.reading_of(handled) {
-                        records.push(self.ctx.record(result, &publish.topic, &publish.payload));
+                    let (topic, payload) = (&publish.topic, &publish.payload[..]);
+                    if let Some(result) = self.reading_of(handled, &mut records, topic, payload) {
+                        records.push(self.ctx.record(result, topic, payload));
                     }
                     if publish.qos != QoS::AtMostOnce {
                         pkids.push(publish.pkid);
@@ -290,22 +305,34 @@ impl<H: MessageHandler> Subscription<'_, H> {
         Ok(awaits_commit)
     }
 
-    /// Applies what a message means to the frame counters; the result to
-    /// record, if any (a counter reset records nothing).
+    /// Applies what a message means to the frame counters, and records
+    /// what a codec map left out; the result to record, if any (a counter
+    /// reset records nothing).
     fn reading_of(
         &mut self,
         handled: Result<Handled, Rejection>,
+        records: &mut Vec<NewRecord>,
+        topic: &str,
+        payload: &[u8],
     ) -> Option<Result<Reading, Rejection>> {
         match handled {
             Ok(Handled::Reading {
                 reading,
                 frame_counter,
+                left_out,
             }) => {
                 if frame_counter {
                     self.watch_sequence(&reading);
                 }
+                self.ctx
+                    .counters
+                    .ignored_keys(reading.device.as_str(), left_out.ignored_keys);
+                for failed in left_out.failed {
+                    records.push(self.ctx.record(Err(failed), topic, payload));
+                }
                 Some(Ok(reading))
             }
+            Ok(Handled::Nothing) => None,
             Ok(Handled::CounterReset(device)) => {
                 self.sequences.reset(&device);
                 tracing::debug!(link = %self.ctx.link, %device, "frame counter restarts (rejoin)");

@@ -66,7 +66,7 @@ pub fn config(
             )
         };
         s += &format!(
-            "\n[[device]]\nid = \"{}\"\nkind = \"{kind}\"\nlink = \"ns\"\ndev_eui = \"{}\"\ndecoder = \"{decoder}\"\n{extra}expected_interval_s = 60\n",
+            "\n[[device]]\nid = \"{}\"\nkind = \"{kind}\"\nlink = \"ns\"\ndev_eui = \"{}\"\ndecoder = \"{decoder}\"\nmetrics_from = \"object\"\n{extra}expected_interval_s = 60\n",
             d.id, d.eui
         );
     }

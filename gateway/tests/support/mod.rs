@@ -9,6 +9,7 @@
 pub mod api;
 pub mod fleet;
 pub mod http;
+pub mod in_process;
 pub mod load;
 pub mod modbus;
 pub mod mqtt;

@@ -113,6 +113,7 @@ impl Gateway {
                 f_cnt: 1,
                 time: now(),
                 with_object: true,
+                shape: Default::default(),
             };
             let event = uplink_event(&canary, &frame, meta, &mut rng)?;
             publisher.publish(&event.topic, event.payload).await?;

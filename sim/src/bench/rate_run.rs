@@ -121,6 +121,7 @@ pub async fn run_rate(env: &RunEnv, spec: &RunSpec) -> anyhow::Result<RunRow> {
         stop: StopAfter::Count(spec.count),
         seed: env.seed,
         object_ratio: 1.0,
+        object_shape: Default::default(),
         show_progress: false,
     };
     let load = run_load(&target, &opts, CancellationToken::new()).await?;

@@ -57,6 +57,7 @@ pub fn mean_uplink_bytes(devices: u32, seed: u64) -> anyhow::Result<usize> {
             f_cnt: 1 + rendered as u32,
             time: crate::load::now(),
             with_object: true,
+            shape: Default::default(),
         };
         total += uplink_event(device, &frame, meta, &mut rng)?.payload.len();
         rendered += 1;

@@ -120,6 +120,7 @@ fn a_status_event_is_a_battery_and_margin_reading() {
     let Ok(Handled::Reading {
         reading,
         frame_counter: false,
+        ..
     }) = l.handle_event(&event_topic("status"), STATUS.as_bytes())
     else {
         panic!("status is a reading whose seq is no frame counter")
@@ -156,7 +157,7 @@ fn a_join_event_resets_the_device_counter_and_records_nothing() {
 }
 
 #[test]
-fn rejects_hostile_join_and_status_events() {
+fn rejects_hostile_join_status_and_log_events() {
     let l = link();
     let unknown = "0000000000000042";
     let cases = [
@@ -174,7 +175,12 @@ fn rejects_hostile_join_and_status_events() {
             STATUS.replace("a84041000181c617", unknown),
             "topic_mismatch",
         ),
-        ("log", STATUS.to_string(), "unknown_event"),
+        ("txack", STATUS.to_string(), "unknown_event"),
+        (
+            "log",
+            LOG.replace("\"ERROR\"", "\"FATAL\""),
+            "invalid_field",
+        ),
     ];
     for (event, payload, reason) in cases {
         let got = l.handle_event(&event_topic(event), payload.as_bytes());
@@ -187,17 +193,43 @@ fn rejects_hostile_join_and_status_events() {
 }
 
 #[test]
-fn subscribes_to_up_join_and_status_events() {
+fn subscribes_to_up_join_status_and_log_events() {
     let mut l = link();
     l.application = "app1".into();
     l.shared_group = None;
     assert_eq!(
         l.filters(),
-        ["up", "join", "status"].map(|e| format!("application/app1/device/+/event/{e}"))
+        ["up", "join", "status", "log"].map(|e| format!("application/app1/device/+/event/{e}"))
     );
     l.shared_group = Some(Id::parse("gws").unwrap());
     assert!(l
         .filters()
         .iter()
         .all(|f| f.starts_with("$share/gws/application/app1/device/+/event/")));
+}
+
+const LOG: &str = include_str!("../../../../protocols/testdata/chirpstack-v4-log.json");
+
+#[test]
+fn a_log_error_is_dead_lettered_naming_the_device_and_other_levels_record_nothing() {
+    let l = link();
+    let e = l
+        .handle_event(&event_topic("log"), LOG.as_bytes())
+        .unwrap_err();
+    assert_eq!(e.reason, "network_server_error");
+    assert!(
+        e.detail
+            .starts_with("device drain-w17: UPLINK_CODEC: JS error"),
+        "{}",
+        e.detail
+    );
+    for level in ["\"WARNING\"", "\"INFO\"", "null"] {
+        let info = LOG.replace("\"ERROR\"", level);
+        let got = l.handle_event(&event_topic("log"), info.as_bytes());
+        assert!(matches!(got, Ok(Handled::Nothing)), "{level}: {got:?}");
+    }
+    let other = LOG.replace("a84041000181c617", "0000000000000042");
+    let topic = event_topic("log").replace("a84041000181c617", "0000000000000042");
+    let e = l.handle_event(&topic, other.as_bytes()).unwrap_err();
+    assert_eq!(e.reason, "unknown_device");
 }
