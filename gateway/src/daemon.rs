@@ -35,6 +35,7 @@ use crate::intake::{record_of, GatewayIdentity, Intake, Submission};
 use crate::journal::Journal;
 use crate::links::lorawan::LorawanConfig;
 use crate::links::mqtt::MqttLinkConfig;
+use crate::links::ocpp::{run_ocpp_link, OcppLinkConfig};
 use crate::links::serial::{run_serial_link, SerialLinkConfig};
 use crate::links::subscriber::{run_subscriber, LinkContext};
 use crate::links::LinkSpec;
@@ -280,7 +281,7 @@ fn start_links(
             counters: counters.clone(),
             presence: presence.clone(),
         };
-        let runner = LinkRunner::new(spec);
+        let runner = LinkRunner::new(spec, &config.gateway.data_dir);
         let link_stop = stop.clone();
         let start = move || {
             let run = runner.run(ctx.clone(), link_stop.clone());
@@ -308,14 +309,19 @@ enum LinkRunner {
     Lorawan(Arc<LorawanConfig>),
     Mqtt(Arc<MqttLinkConfig>),
     Serial(Arc<SerialLinkConfig>),
+    Ocpp(Arc<OcppLinkConfig>),
 }
 
 impl LinkRunner {
-    fn new(spec: &LinkSpec) -> Self {
+    fn new(spec: &LinkSpec, data_dir: &std::path::Path) -> Self {
         match spec {
             LinkSpec::Lorawan(c) => Self::Lorawan(Arc::new(c.clone())),
             LinkSpec::Mqtt(c) => Self::Mqtt(Arc::new(c.clone())),
             LinkSpec::Serial(c) => Self::Serial(Arc::new(c.clone())),
+            LinkSpec::Ocpp(c) => Self::Ocpp(Arc::new(OcppLinkConfig {
+                data_dir: data_dir.to_path_buf(),
+                ..c.clone()
+            })),
         }
     }
 
@@ -342,6 +348,7 @@ impl LinkRunner {
                 ))
             }
             Self::Serial(c) => Box::pin(run_serial_link(c.clone(), ctx, stop)),
+            Self::Ocpp(c) => Box::pin(run_ocpp_link(c.clone(), ctx, stop)),
         }
     }
 }

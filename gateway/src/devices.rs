@@ -14,6 +14,8 @@ use retrofit_protocols::{DeviceKind, Id};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::secret::SecretFile;
+
 /// Default reporting interval when a device does not state one.
 pub const DEFAULT_EXPECTED_INTERVAL_S: u32 = 300;
 
@@ -34,6 +36,12 @@ pub struct DeviceEntry {
     pub topic: Option<Spanned<String>>,
     /// Edge-link (`serial`) address: the node id, 1..=65534.
     pub address: Option<Spanned<u16>>,
+    /// OCPP address: the charge point identity in its WebSocket URL.
+    pub charge_point_id: Option<Spanned<String>>,
+    /// OCPP: how many connectors the charge point has (1..=99).
+    pub connectors: Option<Spanned<u32>>,
+    /// OCPP: the charge point's HTTP Basic password (security profile 1).
+    pub password_file: Option<Spanned<SecretFile>>,
     #[serde(default = "default_interval")]
     pub expected_interval_s: u32,
     /// Node settings (edge link): longest time between snapshots.
@@ -101,6 +109,15 @@ impl DeviceEntry {
         }
         if let Some(v) = &self.address {
             keys.push(("address", v.span()));
+        }
+        if let Some(v) = &self.charge_point_id {
+            keys.push(("charge_point_id", v.span()));
+        }
+        if let Some(v) = &self.connectors {
+            keys.push(("connectors", v.span()));
+        }
+        if let Some(v) = &self.password_file {
+            keys.push(("password_file", v.span()));
         }
         for (setting, value) in self.settings() {
             keys.push((setting.name(), value.span()));

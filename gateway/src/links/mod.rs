@@ -9,6 +9,7 @@
 
 pub mod lorawan;
 pub mod mqtt;
+pub mod ocpp;
 pub mod sequence;
 pub mod serial;
 pub mod subscriber;
@@ -53,6 +54,12 @@ pub struct LinkEntry {
     pub port: Option<Spanned<String>>,
     /// Serial line speed (`serial` links).
     pub baud: Option<Spanned<u32>>,
+    /// Address the link listens on (`ocpp` links), e.g. `0.0.0.0:8180`.
+    pub listen: Option<Spanned<String>>,
+    /// Heartbeat interval given to charge points (`ocpp` links).
+    pub heartbeat_interval_s: Option<Spanned<u32>>,
+    /// Local ID-tag list that Authorize checks (`ocpp` links).
+    pub id_tags: Option<Spanned<Vec<String>>>,
 }
 
 /// A validated link with its devices.
@@ -61,6 +68,7 @@ pub enum LinkSpec {
     Lorawan(lorawan::LorawanConfig),
     Mqtt(mqtt::MqttLinkConfig),
     Serial(serial::SerialLinkConfig),
+    Ocpp(ocpp::OcppLinkConfig),
 }
 
 impl LinkSpec {
@@ -69,6 +77,7 @@ impl LinkSpec {
             Self::Lorawan(c) => &c.id,
             Self::Mqtt(c) => &c.id,
             Self::Serial(c) => &c.id,
+            Self::Ocpp(c) => &c.id,
         }
     }
 
@@ -78,6 +87,7 @@ impl LinkSpec {
             Self::Lorawan(_) => retrofit_protocols::Source::Lorawan,
             Self::Mqtt(_) => retrofit_protocols::Source::Mqtt,
             Self::Serial(_) => retrofit_protocols::Source::Serial,
+            Self::Ocpp(_) => retrofit_protocols::Source::Ocpp,
         }
     }
 }
@@ -102,6 +112,9 @@ impl LinkEntry {
             }
             LinkType::Serial => serial::SerialLinkConfig::from_entry(self, site, devices, problems)
                 .map(LinkSpec::Serial),
+            LinkType::Ocpp => {
+                ocpp::OcppLinkConfig::from_entry(self, site, devices, problems).map(LinkSpec::Ocpp)
+            }
             other => {
                 problems.at(
                     self.link_type.span(),
@@ -134,7 +147,7 @@ impl LinkEntry {
 
     /// Refuses keys of the entry that `allowed` does not list.
     pub fn refuse_keys(&self, allowed: &[&str], problems: &mut Problems<'_>) {
-        let present: [(&str, Option<Range<usize>>); 4] = [
+        let present: [(&str, Option<Range<usize>>); 7] = [
             ("application", self.application.as_ref().map(Spanned::span)),
             (
                 "shared_group",
@@ -142,6 +155,12 @@ impl LinkEntry {
             ),
             ("port", self.port.as_ref().map(Spanned::span)),
             ("baud", self.baud.as_ref().map(Spanned::span)),
+            ("listen", self.listen.as_ref().map(Spanned::span)),
+            (
+                "heartbeat_interval_s",
+                self.heartbeat_interval_s.as_ref().map(Spanned::span),
+            ),
+            ("id_tags", self.id_tags.as_ref().map(Spanned::span)),
         ];
         for (key, span) in present {
             if let Some(span) = span.filter(|_| !allowed.contains(&key)) {
