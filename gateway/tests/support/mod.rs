@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod http;
 pub mod load;
 pub mod mqtt;
+pub mod ocpp;
 pub mod outage;
 pub mod rig;
 pub mod serial;
