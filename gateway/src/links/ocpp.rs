@@ -99,6 +99,13 @@ impl OcppCentral {
             addr: config.listen,
             source,
         })?;
+        for (id, cp) in config
+            .charge_points
+            .iter()
+            .filter(|(_, cp)| cp.password.is_none())
+        {
+            tracing::warn!(link = %config.id, charge_point = %id, device = %cp.device.id, "no password_file: this charge point is accepted on its identity alone (no security profile)");
+        }
         let registry = Registry::default();
         let central = Central {
             link: Arc::new(LinkState { config, ctx, store }),

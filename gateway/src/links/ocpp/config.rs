@@ -1,7 +1,9 @@
 //! The `[[link]] type = "ocpp"` entry and its charge points (spec §9): the
 //! address the central system listens on, the heartbeat interval given to
 //! charge points, the local ID-tag list, and for each `ev_charger` device
-//! its `charge_point_id`, `connectors` and Basic-auth `password_file`.
+//! its `charge_point_id`, `connectors` and Basic-auth `password_file`
+//! (optional: without it the charge point is accepted on its identity
+//! alone, which the link logs as a warning when it starts).
 //!
 //! Every problem is reported at its place in the file; a config that loads
 //! is complete. This module never opens a socket.
@@ -45,7 +47,9 @@ pub struct OcppLinkConfig {
 pub struct ChargePointConfig {
     pub device: Arc<Device>,
     pub connectors: u32,
-    pub password: SecretFile,
+    /// HTTP Basic password (security profile 1); `None` accepts the
+    /// charge point on its identity alone (plain OCPP 1.6, logged loudly).
+    pub password: Option<SecretFile>,
 }
 
 /// Keys a device on an ocpp link may have.
@@ -196,20 +200,10 @@ fn charge_point(
             None
         }
     };
-    let Some(password) = &entry.password_file else {
-        problems.at(
-            entry.id.span(),
-            format!(
-                "device {} needs password_file (HTTP Basic auth)",
-                entry.id.get_ref()
-            ),
-        );
-        return None;
-    };
     let config = ChargePointConfig {
         device: Arc::clone(device),
         connectors: connectors?,
-        password: password.get_ref().clone(),
+        password: entry.password_file.as_ref().map(|p| p.get_ref().clone()),
     };
     valid.then(|| (id.clone(), config))
 }
