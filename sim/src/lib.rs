@@ -16,6 +16,7 @@ pub mod fleet;
 pub mod load;
 pub mod nodes;
 pub mod nodes_command;
+pub mod ocpp;
 pub mod pacer;
 pub mod pty;
 pub mod sensor_model;
