@@ -5,7 +5,8 @@
 //! plus the serial bus of `config/demo.toml` (its port = the gateway end of
 //! the pair), drives the LoRaWAN sensors with the load generator and the
 //! serial bus with simulated edge nodes (physics under the real firmware,
-//! running a scenario), and prints what arrives on `retrofit/v1/#` every
+//! running a scenario), the demo's charging piles with simulated OCPP 1.6J
+//! charge points ([`crate::ocpp`]), and prints what arrives on `retrofit/v1/#` every
 //! couple of seconds until Ctrl-C or `--duration`.
 //!
 //! When it stops, the load generator's last uplinks are acknowledged
@@ -190,7 +191,9 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         http: None,
     }
     .render()?;
-    let text = format!("{fleet}\n{}", bus.to_toml()?);
+    let piles = crate::ocpp::site::site_piles(DEMO_CONFIG, data_dir.path())?;
+    let pile_entries = piles.as_ref().map(|p| p.toml.clone()).unwrap_or_default();
+    let text = format!("{fleet}\n{}{pile_entries}", bus.to_toml()?);
     let config = retrofit_gateway::config::Config::parse(&text, "demo config")
         .map_err(|e| anyhow!("the generated config is invalid:\n{e}"))?;
     let target = load_target(&text)?;
@@ -211,6 +214,11 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         speed: opts.speed,
     };
     let nodes = start_bus(&bus, pty.node_end.clone(), plan)?;
+    let piles_stop = CancellationToken::new();
+    let mut pile_tasks = piles.as_ref().map(|p| {
+        println!("{}", p.describe());
+        p.start(opts.speed, opts.seed, &piles_stop)
+    });
     println!(
         "gateway started: {} LoRaWAN sensors at {} uplinks/s and {} serial nodes; Ctrl-C to stop",
         opts.devices,
@@ -252,6 +260,10 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         await_uplinks(&mut uplinks_seen, report.acknowledged).await;
     }
     let serial = nodes.stop().context("the edge nodes failed")?;
+    piles_stop.cancel();
+    if let Some(tasks) = pile_tasks.as_mut() {
+        while tasks.join_next().await.is_some() {}
+    }
     match gateway_ended {
         Some(ended) => {
             ended

@@ -10,11 +10,11 @@ fn errors(text: &str) -> String {
 fn demo_config_is_valid() {
     let c = Config::parse(DEMO, "demo.toml").unwrap();
     assert_eq!(c.gateway.site.as_str(), "kangfu-garden");
-    assert_eq!(c.links.len(), 3);
-    assert_eq!(c.devices.len(), 6);
+    assert_eq!(c.links.len(), 4);
+    assert_eq!(c.devices.len(), 8);
     assert!(c
         .summary()
-        .starts_with("ok: gateway gw-kangfu-1 at site kangfu-garden: 3 link(s), 6 device(s)"));
+        .starts_with("ok: gateway gw-kangfu-1 at site kangfu-garden: 4 link(s), 8 device(s)"));
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod charger;
 pub mod client;
 pub mod curve;
+pub mod site;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;

@@ -95,9 +95,10 @@ impl ChargePointSession {
     pub(super) async fn stop_transaction(
         &self,
         id: &str,
-        payload: Json,
+        mut payload: Json,
         raw: &str,
     ) -> Result<Outcome, CallError> {
+        meter::accept_schema_spelling(payload.get_mut("transactionData"));
         let req: StopTransactionRequest = decode_valid(id, "StopTransaction", payload)?;
         let ts = plausible_ts(Some(&req.timestamp));
         let (cp, tx_id) = (self.charge_point_id.clone(), req.transaction_id);

@@ -202,7 +202,8 @@ impl ChargePointSession {
 
     /// Every convertible sample becomes telemetry; each other one a dead
     /// letter. The reply waits for both.
-    fn meter_values(&self, id: &str, payload: Value, raw: &str) -> Result<Outcome, CallError> {
+    fn meter_values(&self, id: &str, mut payload: Value, raw: &str) -> Result<Outcome, CallError> {
+        meter::accept_schema_spelling(payload.get_mut("meterValue"));
         let req: MeterValuesRequest = decode(id, "MeterValues", payload)?;
         self.check_connector(id, req.connector_id, true)?;
         let (groups, rejected) = meter::convert(&req.meter_value);

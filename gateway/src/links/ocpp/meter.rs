@@ -13,8 +13,8 @@ use retrofit_protocols::reading::{Metrics, METRICS_MAX};
 use retrofit_protocols::{MetricName, Timestamp, Value};
 use rust_ocpp::v1_6::types::{
     Location, Measurand, MeterValue, Phase, ReadingContext, SampledValue, UnitOfMeasure,
-    ValueFormat,
 };
+use serde_json::Value as Json;
 
 use crate::normalize::Rejection;
 
@@ -194,9 +194,30 @@ fn phase_suffix(p: Option<&Phase>) -> &'static str {
     }
 }
 
+/// Rewrites the 1.6 schema's own spelling of the Celsius unit
+/// (`Celcius`, which chargers send) to the one `rust-ocpp` decodes, in
+/// every `sampledValue` of `meter_values` (a MeterValues `meterValue` or a
+/// StopTransaction `transactionData` array).
+pub fn accept_schema_spelling(meter_values: Option<&mut Json>) {
+    let Some(Json::Array(values)) = meter_values else {
+        return;
+    };
+    for value in values {
+        let Some(Json::Array(samples)) = value.get_mut("sampledValue") else {
+            continue;
+        };
+        for sample in samples {
+            if let Some(unit) = sample.get_mut("unit").filter(|u| *u == "Celcius") {
+                *unit = Json::from("Celsius");
+            }
+        }
+    }
+}
+
 /// One sampled value as a metric.
 pub fn metric(s: &SampledValue) -> Result<(MetricName, Value), Rejection> {
-    if s.format == Some(ValueFormat::SignedData) {
+    let signed = s.format.as_ref().and_then(|f| serde_json::to_value(f).ok());
+    if signed.as_ref().and_then(Json::as_str) == Some("SignedData") {
         return Err(Rejection::new(
             "unsupported",
             "signed meter data is not decoded",
@@ -262,6 +283,11 @@ mod tests {
         let (name, c) = sample(k).unwrap();
         assert_eq!(name, "body_temperature_c");
         assert!((c - 27.0).abs() < 1e-9);
+        let mut celcius = serde_json::json!([{"timestamp":"2026-12-01T10:00:00Z","sampledValue":[{"value":"30","measurand":"Temperature","unit":"Celcius"}]}]);
+        accept_schema_spelling(Some(&mut celcius));
+        let values: Vec<MeterValue> = serde_json::from_value(celcius).unwrap();
+        let (groups, _) = convert(&values);
+        assert_eq!(groups[0].metrics[0].0.as_str(), "temperature_c");
         let f = r#"{"value":"212","measurand":"Temperature","unit":"Fahrenheit"}"#;
         assert_eq!(sample(f).unwrap(), ("temperature_c".into(), 100.0));
         let pf = r#"{"value":"0.95","measurand":"Power.Factor"}"#;
