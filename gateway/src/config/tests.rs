@@ -168,14 +168,14 @@ fn line_of(text: &str, needle: &str) -> usize {
 #[test]
 fn serial_link_maps_node_ids_to_devices() {
     let c = Config::parse(&format!("{DEMO}{SERIAL}"), "t.toml").unwrap();
-    let LinkSpec::Serial(s) = &c.links[3] else {
-        panic!("fourth link is serial")
+    let LinkSpec::Serial(s) = &c.links[4] else {
+        panic!("fifth link is serial (after the demo's four)")
     };
     assert_eq!(s.port, PathBuf::from("/dev/ttyUSB0"));
     assert_eq!(s.baud, crate::links::serial::DEFAULT_BAUD);
     let node = retrofit_protocols::edge::NodeId::new(17).unwrap();
     assert_eq!(s.devices[&node].id.as_str(), "drain-n17");
-    assert_eq!(c.links[3].source(), retrofit_protocols::Source::Serial);
+    assert_eq!(c.links[4].source(), retrofit_protocols::Source::Serial);
 }
 
 #[test]
@@ -251,8 +251,8 @@ fn serial_device_settings_reach_the_link() {
         )
     );
     let c = Config::parse(&text, "t.toml").unwrap();
-    let LinkSpec::Serial(s) = &c.links[3] else {
-        panic!("fourth link is serial")
+    let LinkSpec::Serial(s) = &c.links[4] else {
+        panic!("fifth link is serial (after the demo's four)")
     };
     let node = retrofit_protocols::edge::NodeId::new(17).unwrap();
     let settings = &s.settings[&node];
@@ -265,8 +265,8 @@ fn serial_device_settings_reach_the_link() {
     assert_eq!(number("warning_m"), 0.5);
     assert_eq!(number("overflow_m"), 1.0);
     let plain = Config::parse(&format!("{DEMO}{SERIAL}"), "t.toml").unwrap();
-    let LinkSpec::Serial(s) = &plain.links[3] else {
-        panic!("fourth link is serial")
+    let LinkSpec::Serial(s) = &plain.links[4] else {
+        panic!("fifth link is serial (after the demo's four)")
     };
     assert!(s.settings.is_empty(), "no settings, no Config");
 }
