@@ -89,7 +89,10 @@ fn runs_the_community_and_shows_normalized_telemetry() {
     // The serial nodes: their readings, and the entrapment scenario's alarms.
     assert!(out.contains("elevator lift-b3 floor="), "{out}");
     assert!(out.contains("drainage drain-w21 level_m="), "{out}");
-    assert!(out.contains("ev_charger pile-p1-0"), "the demo piles report over OCPP: {out}");
+    assert!(
+        out.contains("ev_charger pile-p1-0"),
+        "the demo piles report over OCPP: {out}"
+    );
     assert!(count_after(last_summary, "events") >= 3, "{out}");
     assert!(
         out.contains(

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::commands::{OutgoingCall, CALL_TIMEOUT};
 use super::frame::{self, CallError, ErrorCode, Frame};
-use super::handlers::rejection_of;
+use super::handlers::{rejection_of, OVERSIZED};
 use super::session::{ChargePointSession, Outcome};
 use crate::intake::{IntakeClosed, Submission};
 use crate::journal::NewRecord;
@@ -103,7 +103,7 @@ async fn on_text(
         let e = CallError::new(
             "-1",
             ErrorCode::FormationViolation,
-            format!("a message may be at most {MAX_INPUT_BYTES} bytes"),
+            format!("{OVERSIZED} {MAX_INPUT_BYTES} bytes"),
         );
         return refuse(
             socket,

@@ -224,9 +224,13 @@ impl ChargePointSession {
     }
 }
 
+/// How the CALLERROR to an oversized message begins.
+pub const OVERSIZED: &str = "a message may be at most";
+
 /// Rejections of a whole request are dead-lettered by the connection.
 pub fn rejection_of(error: &CallError) -> Rejection {
     let reason = match error.code.as_str() {
+        _ if error.description.starts_with(OVERSIZED) => "oversized",
         "NotImplemented" => "not_implemented",
         "FormationViolation" => "malformed_json",
         "InternalError" => "internal_error",

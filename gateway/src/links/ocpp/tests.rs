@@ -575,3 +575,22 @@ fn ocpp_enum_values_become_snake_case() {
         "ev_disconnected"
     );
 }
+
+#[tokio::test]
+async fn an_oversized_message_is_refused_and_the_connection_survives() {
+    let rig = Rig::start().await;
+    let mut ws = rig.connect().await;
+    let padding = "x".repeat(70 * 1024);
+    let big = format!(r#"[2,"big","DataTransfer",{{"vendorId":"V","data":"{padding}"}}]"#);
+    let reply = call(&mut ws, big).await;
+    assert_eq!(
+        (reply[0].as_i64(), reply[2].as_str()),
+        (Some(4), Some("FormationViolation"))
+    );
+    let beat = call(&mut ws, r#"[2,"h","Heartbeat",{}]"#.into()).await;
+    assert_eq!(beat[0], 3);
+    let mut reader = rig.journal.reader("test").unwrap();
+    let letters = reader.peek(RecordClass::DeadLetter.lane(), 10).unwrap();
+    let letter: Json = serde_json::from_slice(&letters[0].payload).unwrap();
+    assert_eq!(letter["reason"], "oversized", "{letter}");
+}
