@@ -72,7 +72,13 @@ pub async fn run_charger(
     stats: ChargerStats,
     stop: CancellationToken,
 ) {
-    let seed = plan.seed ^ fastrand::u64(..).rotate_left(7) ^ spec.charge_point_id.len() as u64;
+    // Each pile its own reproducible world: the plan's seed and its identity.
+    let seed = spec
+        .charge_point_id
+        .bytes()
+        .fold(plan.seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
     let mut pile = Pile {
         rng: fastrand::Rng::with_seed(seed),
         meter_wh: 0.0,
