@@ -107,8 +107,11 @@ pub async fn run_ocpp_bench(opts: &OcppBenchOptions) -> anyhow::Result<OcppBench
         started.elapsed(),
         stats.snapshot(false),
     );
-    let memory = probe.rss_kib().and_then(|rss| Ok((rss, probe.peak_rss_kib()?)));
-    let (rss, peak) = memory.with_context(|| format!("the gateway is gone; its log:\n{}", gateway.log_tail()))?;
+    let memory = probe
+        .rss_kib()
+        .and_then(|rss| Ok((rss, probe.peak_rss_kib()?)));
+    let (rss, peak) =
+        memory.with_context(|| format!("the gateway is gone; its log:\n{}", gateway.log_tail()))?;
     stop.cancel();
     while piles.join_next().await.is_some() {}
     gateway.stop();

@@ -133,9 +133,16 @@ struct DeviceTable {
     connectors: Option<u32>,
 }
 
-/// The `ocpp` link of a gateway config and its piles, as (device id,
-/// spec); passwords are left to the caller.
-pub fn config_chargers(text: &str) -> anyhow::Result<Option<(String, Vec<(String, ChargerSpec)>)>> {
+/// The `ocpp` link of a gateway config: its id and its piles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigPiles {
+    pub link: String,
+    /// (device id, spec); passwords are left to the caller.
+    pub piles: Vec<(String, ChargerSpec)>,
+}
+
+/// The `ocpp` link of a gateway config and its piles, if it has one.
+pub fn config_chargers(text: &str) -> anyhow::Result<Option<ConfigPiles>> {
     let file: ConfigFile = toml::from_str(text)?;
     let Some(link) = file.link.iter().find(|l| l.link_type == "ocpp") else {
         return Ok(None);
@@ -153,5 +160,8 @@ pub fn config_chargers(text: &str) -> anyhow::Result<Option<(String, Vec<(String
             Some((d.id.clone(), spec))
         })
         .collect();
-    Ok(Some((link.id.clone(), piles)))
+    Ok(Some(ConfigPiles {
+        link: link.id.clone(),
+        piles,
+    }))
 }

@@ -29,7 +29,7 @@ pub struct SitePiles {
 
 /// The piles of `config_text`, or `None` when it has no `ocpp` link.
 pub fn site_piles(config_text: &str, dir: &Path) -> anyhow::Result<Option<SitePiles>> {
-    let Some((link, piles)) = config_chargers(config_text)? else {
+    let Some(super::ConfigPiles { link, piles }) = config_chargers(config_text)? else {
         return Ok(None);
     };
     let port = free_port()?;
