@@ -214,11 +214,6 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         speed: opts.speed,
     };
     let nodes = start_bus(&bus, pty.node_end.clone(), plan)?;
-    let piles_stop = CancellationToken::new();
-    let mut pile_tasks = piles.as_ref().map(|p| {
-        println!("{}", p.describe());
-        p.start(opts.speed, opts.seed, &piles_stop)
-    });
     println!(
         "gateway started: {} LoRaWAN sensors at {} uplinks/s and {} serial nodes; Ctrl-C to stop",
         opts.devices,
@@ -240,6 +235,12 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         cancel: &cancel,
     };
     intake.await_first_uplink(&load_opts).await?;
+    // The gateway is up (its links listen): the piles connect at once.
+    let piles_stop = CancellationToken::new();
+    let mut pile_tasks = piles.as_ref().map(|p| {
+        println!("{}", p.describe());
+        p.start(opts.speed, opts.seed, &piles_stop)
+    });
     let load_stop = CancellationToken::new();
     let load = {
         let stop = load_stop.clone();

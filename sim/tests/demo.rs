@@ -66,7 +66,7 @@ fn runs_the_community_and_shows_normalized_telemetry() {
         .rfind(|l| l.starts_with('['))
         .unwrap_or_else(|| panic!("no summary in:\n{out}"));
     assert!(
-        last_summary.contains("devices seen: elevator 1, parking 4, drainage 4"),
+        last_summary.contains("devices seen: elevator 1, ev_charger 2, parking 4, drainage 4"),
         "{last_summary}"
     );
     let sent = count_after(&out, "load sent");
