@@ -38,6 +38,7 @@ use crate::journal::Journal;
 use crate::links::lorawan::LorawanConfig;
 use crate::links::modbus::{run_modbus_link, ModbusLinkConfig};
 use crate::links::mqtt::MqttLinkConfig;
+use crate::links::ocpp::{run_ocpp_link, OcppLinkConfig};
 use crate::links::serial::{run_serial_link, SerialLinkConfig};
 use crate::links::subscriber::{run_subscriber, LinkContext};
 use crate::links::LinkSpec;
@@ -402,7 +403,7 @@ fn start_links(
             counters: counters.clone(),
             presence: presence.clone(),
         };
-        let runner = LinkRunner::new(spec);
+        let runner = LinkRunner::new(spec, &config.gateway.data_dir);
         let link_stop = stop.clone();
         let start = move || {
             let run = runner.run(ctx.clone(), link_stop.clone());
@@ -431,15 +432,20 @@ enum LinkRunner {
     Mqtt(Arc<MqttLinkConfig>),
     Serial(Arc<SerialLinkConfig>),
     Modbus(Arc<ModbusLinkConfig>),
+    Ocpp(Arc<OcppLinkConfig>),
 }
 
 impl LinkRunner {
-    fn new(spec: &LinkSpec) -> Self {
+    fn new(spec: &LinkSpec, data_dir: &std::path::Path) -> Self {
         match spec {
             LinkSpec::Lorawan(c) => Self::Lorawan(Arc::new(c.clone())),
             LinkSpec::Mqtt(c) => Self::Mqtt(Arc::new(c.clone())),
             LinkSpec::Serial(c) => Self::Serial(Arc::new(c.clone())),
             LinkSpec::Modbus(c) => Self::Modbus(Arc::new(c.clone())),
+            LinkSpec::Ocpp(c) => Self::Ocpp(Arc::new(OcppLinkConfig {
+                data_dir: data_dir.to_path_buf(),
+                ..c.clone()
+            })),
         }
     }
 
@@ -467,6 +473,7 @@ impl LinkRunner {
             }
             Self::Serial(c) => Box::pin(run_serial_link(c.clone(), ctx, stop)),
             Self::Modbus(c) => Box::pin(run_modbus_link(c.clone(), ctx, stop)),
+            Self::Ocpp(c) => Box::pin(run_ocpp_link(c.clone(), ctx, stop)),
         }
     }
 }

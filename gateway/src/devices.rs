@@ -15,6 +15,8 @@ use retrofit_protocols::{DeviceKind, Id};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::secret::SecretFile;
+
 /// Default reporting interval when a device does not state one.
 pub const DEFAULT_EXPECTED_INTERVAL_S: u32 = 300;
 
@@ -50,6 +52,12 @@ pub struct DeviceEntry {
     pub poll_interval_ms: Option<Spanned<u32>>,
     /// Modbus: how long one request may wait for its answer, ms.
     pub timeout_ms: Option<Spanned<u32>>,
+    /// OCPP address: the charge point identity in its WebSocket URL.
+    pub charge_point_id: Option<Spanned<String>>,
+    /// OCPP: how many connectors the charge point has (1..=99).
+    pub connectors: Option<Spanned<u32>>,
+    /// OCPP: the charge point's HTTP Basic password (security profile 1).
+    pub password_file: Option<Spanned<SecretFile>>,
     #[serde(default = "default_interval")]
     pub expected_interval_s: u32,
     /// Offline after this long without a reading (spec §12); default
@@ -150,6 +158,15 @@ impl DeviceEntry {
             ("timeout_ms", self.timeout_ms.as_ref().map(Spanned::span)),
         ];
         keys.extend(modbus.into_iter().filter_map(|(k, s)| s.map(|s| (k, s))));
+        if let Some(v) = &self.charge_point_id {
+            keys.push(("charge_point_id", v.span()));
+        }
+        if let Some(v) = &self.connectors {
+            keys.push(("connectors", v.span()));
+        }
+        if let Some(v) = &self.password_file {
+            keys.push(("password_file", v.span()));
+        }
         for (setting, value) in self.settings() {
             keys.push((setting.name(), value.span()));
         }

@@ -17,8 +17,11 @@ pub const NAME_MAX_LEN: usize = 48;
 pub const ENUM_MAX_LEN: usize = 32;
 
 /// Unit suffixes of the model; a name without one is unitless (state, count).
-pub const UNIT_SUFFIXES: [&str; 13] = [
+/// `_var`, `_varh`, `_hz` and `_rpm` carry the OCPP 1.6 measurands that
+/// have no other unit (reactive power and energy, frequency, fan speed).
+pub const UNIT_SUFFIXES: [&str; 17] = [
     "_m", "_mm", "_mm_h", "_pct", "_w", "_wh", "_a", "_v", "_c", "_dbm", "_db", "_s", "_mps",
+    "_var", "_varh", "_hz", "_rpm",
 ];
 
 pub(crate) fn name_start(b: u8) -> bool {

@@ -7,9 +7,10 @@
 //! serial bus with simulated edge nodes (physics under the real firmware,
 //! running a scenario), serves the Modbus RTU devices of the demo config's
 //! `modbus` bus on a second pair ([`crate::modbus`]: a well that fills
-//! with rain, a rain gauge, a charger's energy meter), and prints what
-//! arrives on `retrofit/v1/#` every couple of seconds until Ctrl-C or
-//! `--duration`. The gateway serves the dashboard
+//! with rain, a rain gauge, a charger's energy meter), runs the demo's
+//! charging piles as simulated OCPP 1.6J charge points ([`crate::ocpp`]),
+//! and prints what arrives on `retrofit/v1/#` every couple of seconds until
+//! Ctrl-C or `--duration`. The gateway serves the dashboard
 //! ([`crate::demo_dashboard`]); the banner says where.
 //!
 //! When it stops, the load generator's last uplinks are acknowledged
@@ -206,8 +207,10 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
     }
     .render()?;
     let dashboard = DemoDashboard::prepare(data_dir.path())?;
+    let piles = crate::ocpp::site::site_piles(DEMO_CONFIG, data_dir.path())?;
+    let pile_entries = piles.as_ref().map(|p| p.toml.clone()).unwrap_or_default();
     let text = format!(
-        "{fleet}\n{}\n{}\n{}",
+        "{fleet}\n{}\n{}\n{}\n{pile_entries}",
         dashboard.to_toml(data_dir.path()),
         bus.to_toml()?,
         modbus.toml
@@ -257,6 +260,12 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
         cancel: &cancel,
     };
     intake.await_first_uplink(&load_opts).await?;
+    // The gateway is up (its links listen): the piles connect at once.
+    let piles_stop = CancellationToken::new();
+    let mut pile_tasks = piles.as_ref().map(|p| {
+        println!("{}", p.describe());
+        p.start(opts.speed, opts.seed, &piles_stop)
+    });
     let load_stop = CancellationToken::new();
     let load = {
         let stop = load_stop.clone();
@@ -280,6 +289,10 @@ pub async fn run_demo(opts: DemoOptions, cancel: CancellationToken) -> anyhow::R
     }
     let serial = nodes.stop().context("the edge nodes failed")?;
     modbus_site.stop().await;
+    piles_stop.cancel();
+    if let Some(tasks) = pile_tasks.as_mut() {
+        while tasks.join_next().await.is_some() {}
+    }
     match gateway_ended {
         Some(ended) => {
             ended

@@ -19,6 +19,7 @@ pub mod load;
 pub mod modbus;
 pub mod nodes;
 pub mod nodes_command;
+pub mod ocpp;
 pub mod pacer;
 pub mod pty;
 pub mod sensor_model;

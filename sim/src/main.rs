@@ -19,6 +19,7 @@ use retrofit_sim::load::{run_load, LoadOptions, StopAfter};
 use retrofit_sim::nodes::report::closing_line;
 use retrofit_sim::nodes::{RunPlan, Scenario, MAX_SPEED};
 use retrofit_sim::nodes_command::{run_nodes, NodesOptions};
+use retrofit_sim::ocpp::bench::{run_ocpp_bench, OcppBenchOptions};
 use retrofit_sim::site_config::load_target;
 use retrofit_sim::vendor_object::ObjectShape;
 use tokio_util::sync::CancellationToken;
@@ -50,6 +51,8 @@ enum Command {
     Bench(BenchArgs),
     /// Modbus RTU requests per second on a paced pseudo-terminal bus.
     ModbusBench(ModbusBenchArgs),
+    /// Benchmark of a gateway's ocpp link: many simulated piles at once.
+    OcppBench(OcppBenchArgs),
 }
 
 #[derive(Args)]
@@ -63,6 +66,25 @@ struct ModbusBenchArgs {
     /// How long to run each line speed.
     #[arg(long, value_parser = parse_duration, default_value = "20s")]
     duration: Duration,
+}
+
+#[derive(Args)]
+struct OcppBenchArgs {
+    /// The gateway binary under test (a release build).
+    #[arg(long, default_value = "target/release/retrofit-gateway")]
+    gateway: PathBuf,
+    /// Simulated piles connected at once.
+    #[arg(long, default_value_t = 500)]
+    charge_points: u32,
+    /// Time between two MeterValues of one pile.
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    interval: Duration,
+    /// Time for every pile to connect, boot and start charging.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    warmup: Duration,
+    /// The measured window.
+    #[arg(long, value_parser = parse_duration, default_value = "120s")]
+    window: Duration,
 }
 
 #[derive(Args)]
@@ -353,6 +375,19 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn ocpp_bench(args: OcppBenchArgs) -> anyhow::Result<()> {
+    let opts = OcppBenchOptions {
+        gateway: args.gateway,
+        charge_points: args.charge_points,
+        interval: args.interval,
+        warmup: args.warmup,
+        window: args.window,
+    };
+    let report = run_ocpp_bench(&opts).await?;
+    print!("{}", report.render(&opts));
+    Ok(())
+}
+
 fn scenarios() {
     for scenario in Scenario::ALL {
         println!("{:<12} {}", scenario.name(), scenario.description());
@@ -370,6 +405,7 @@ async fn main() -> ExitCode {
         Command::Nodes(args) => nodes(args).await,
         Command::Bench(args) => bench(args).await,
         Command::ModbusBench(args) => modbus_bench(args).await,
+        Command::OcppBench(args) => ocpp_bench(args).await,
         Command::Scenarios => {
             scenarios();
             Ok(())

@@ -66,7 +66,7 @@ fn runs_the_community_and_shows_normalized_telemetry() {
         .rfind(|l| l.starts_with('['))
         .unwrap_or_else(|| panic!("no summary in:\n{out}"));
     assert!(
-        last_summary.contains("devices seen: elevator 1, ev_charger 1, parking 4, drainage 6"),
+        last_summary.contains("devices seen: elevator 1, ev_charger 3, parking 4, drainage 6"),
         "{last_summary}"
     );
     let sent = count_after(&out, "load sent");
@@ -89,6 +89,10 @@ fn runs_the_community_and_shows_normalized_telemetry() {
     // The serial nodes: their readings, and the entrapment scenario's alarms.
     assert!(out.contains("elevator lift-b3 floor="), "{out}");
     assert!(out.contains("drainage drain-w21 level_m="), "{out}");
+    assert!(
+        out.contains("ev_charger pile-p1-0"),
+        "the demo piles report over OCPP: {out}"
+    );
     assert!(count_after(last_summary, "events") >= 3, "{out}");
     assert!(
         out.contains(

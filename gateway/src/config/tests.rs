@@ -11,10 +11,10 @@ fn demo_config_is_valid() {
     let c = Config::parse(DEMO, "demo.toml").unwrap();
     assert_eq!(c.gateway.site.as_str(), "kangfu-garden");
     assert_eq!(c.links.len(), 4);
-    assert_eq!(c.devices.len(), 9);
+    assert_eq!(c.devices.len(), 11);
     assert!(c
         .summary()
-        .starts_with("ok: gateway gw-kangfu-1 at site kangfu-garden: 4 link(s), 9 device(s)"));
+        .starts_with("ok: gateway gw-kangfu-1 at site kangfu-garden: 5 link(s), 11 device(s)"));
 }
 
 #[test]

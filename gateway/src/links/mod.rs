@@ -10,6 +10,7 @@
 pub mod lorawan;
 pub mod modbus;
 pub mod mqtt;
+pub mod ocpp;
 pub mod sequence;
 pub mod serial;
 pub mod subscriber;
@@ -65,6 +66,12 @@ pub struct LinkEntry {
     pub dead_after: Option<Spanned<u32>>,
     /// Longest pause between polls of a dead slave, s (`modbus` links).
     pub dead_backoff_max_s: Option<Spanned<u32>>,
+    /// Address the link listens on (`ocpp` links), e.g. `0.0.0.0:8180`.
+    pub listen: Option<Spanned<String>>,
+    /// Heartbeat interval given to charge points (`ocpp` links).
+    pub heartbeat_interval_s: Option<Spanned<u32>>,
+    /// Local ID-tag list that Authorize checks (`ocpp` links).
+    pub id_tags: Option<Spanned<Vec<String>>>,
 }
 
 /// A validated link with its devices.
@@ -74,6 +81,7 @@ pub enum LinkSpec {
     Mqtt(mqtt::MqttLinkConfig),
     Serial(serial::SerialLinkConfig),
     Modbus(modbus::ModbusLinkConfig),
+    Ocpp(ocpp::OcppLinkConfig),
 }
 
 impl LinkSpec {
@@ -83,6 +91,7 @@ impl LinkSpec {
             Self::Mqtt(c) => &c.id,
             Self::Serial(c) => &c.id,
             Self::Modbus(c) => &c.id,
+            Self::Ocpp(c) => &c.id,
         }
     }
 
@@ -93,6 +102,7 @@ impl LinkSpec {
             Self::Mqtt(_) => retrofit_protocols::Source::Mqtt,
             Self::Serial(_) => retrofit_protocols::Source::Serial,
             Self::Modbus(_) => retrofit_protocols::Source::Modbus,
+            Self::Ocpp(_) => retrofit_protocols::Source::Ocpp,
         }
     }
 }
@@ -120,6 +130,9 @@ impl LinkEntry {
             }
             LinkType::Serial => serial::SerialLinkConfig::from_entry(self, site, devices, problems)
                 .map(LinkSpec::Serial),
+            LinkType::Ocpp => {
+                ocpp::OcppLinkConfig::from_entry(self, site, devices, problems).map(LinkSpec::Ocpp)
+            }
             other => {
                 problems.at(
                     self.link_type.span(),
@@ -152,7 +165,7 @@ impl LinkEntry {
 
     /// Refuses keys of the entry that `allowed` does not list.
     pub fn refuse_keys(&self, allowed: &[&str], problems: &mut Problems<'_>) {
-        let present: [(&str, Option<Range<usize>>); 9] = [
+        let present: [(&str, Option<Range<usize>>); 12] = [
             ("application", self.application.as_ref().map(Spanned::span)),
             (
                 "shared_group",
@@ -171,6 +184,12 @@ impl LinkEntry {
                 "dead_backoff_max_s",
                 self.dead_backoff_max_s.as_ref().map(Spanned::span),
             ),
+            ("listen", self.listen.as_ref().map(Spanned::span)),
+            (
+                "heartbeat_interval_s",
+                self.heartbeat_interval_s.as_ref().map(Spanned::span),
+            ),
+            ("id_tags", self.id_tags.as_ref().map(Spanned::span)),
         ];
         for (key, span) in present {
             if let Some(span) = span.filter(|_| !allowed.contains(&key)) {

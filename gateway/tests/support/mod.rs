@@ -13,6 +13,7 @@ pub mod in_process;
 pub mod load;
 pub mod modbus;
 pub mod mqtt;
+pub mod ocpp;
 pub mod outage;
 pub mod rig;
 pub mod serial;
