@@ -10,7 +10,7 @@ fn errors(text: &str) -> String {
 fn demo_config_is_valid() {
     let c = Config::parse(DEMO, "demo.toml").unwrap();
     assert_eq!(c.gateway.site.as_str(), "kangfu-garden");
-    assert_eq!(c.links.len(), 4);
+    assert_eq!(c.links.len(), 5);
     assert_eq!(c.devices.len(), 11);
     assert!(c
         .summary()

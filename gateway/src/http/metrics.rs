@@ -1,6 +1,7 @@
 //! `GET /metrics`: Prometheus text (OpenMetrics) through
 //! `prometheus-client`: readings in per source, rejects by source and
-//! reason, lost readings, readings out and health per output, the
+//! reason, lost readings, Modbus requests per device and outcome, vendor
+//! keys no codec map reads, readings out and health per output, the
 //! forwarder batch latency histogram, journal depth, age and drops per
 //! output and lane, the kept history's drops and size, devices by status,
 //! open alarms by severity, and the process's RSS and CPU. Needs a token on the API address; open on
@@ -72,6 +73,8 @@ struct Snapshot {
     accepted: BTreeMap<String, u64>,
     rejected: BTreeMap<(String, String), u64>,
     lost: BTreeMap<String, u64>,
+    requests: BTreeMap<(String, &'static str), u64>,
+    ignored_keys: BTreeMap<String, u64>,
     outputs: BTreeMap<String, OutputState>,
     journal: Option<JournalStats>,
     /// The kept history's drops by cause and table, and its size.
@@ -107,6 +110,8 @@ impl Snapshot {
             accepted: state.counters.accepted_snapshot(),
             rejected: state.counters.rejected_snapshot(),
             lost: state.counters.lost_snapshot(),
+            requests: state.counters.requests_snapshot(),
+            ignored_keys: state.counters.ignored_keys_snapshot(),
             outputs: state.outputs.snapshot(),
             journal,
             history,
@@ -190,6 +195,27 @@ impl Collector for Snapshot {
             self.lost
                 .iter()
                 .map(|(s, n)| (by("source", s), counter(*n))),
+        )?;
+        family(
+            &mut enc,
+            "retrofit_device_requests",
+            "Requests a polling link (Modbus) made to a device, per outcome",
+            Counter,
+            self.requests.iter().map(|((d, o), n)| {
+                (
+                    vec![("device", d.clone()), ("outcome", (*o).to_string())],
+                    counter(*n),
+                )
+            }),
+        )?;
+        family(
+            &mut enc,
+            "retrofit_ignored_vendor_keys",
+            "Vendor keys no codec map entry reads, per device",
+            Counter,
+            self.ignored_keys
+                .iter()
+                .map(|(d, n)| (by("device", d), counter(*n))),
         )?;
         family(
             &mut enc,
