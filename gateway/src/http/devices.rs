@@ -59,7 +59,8 @@ pub struct DeviceDetail {
     pub recent: Vec<Value>,
 }
 
-/// A device's events and status changes, oldest first.
+/// A device's events and status changes, oldest first: from the kept
+/// history over the window asked for, or (without one) from the live view.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceHistory {
     pub device: String,
@@ -179,25 +180,75 @@ pub async fn one(
 }
 
 #[utoipa::path(get, path = "/api/v1/devices/{device}/history", tag = "devices",
-    params(("device" = String, Path, description = "device id")), security(("bearer" = [])),
+    params(("device" = String, Path, description = "device id"), HistoryWindow), security(("bearer" = [])),
     responses((status = 200, body = DeviceHistory), (status = 404, body = super::openapi::ErrorBody),
         (status = 401, body = super::openapi::ErrorBody)))]
 pub async fn history(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    window: Result<Query<HistoryWindow>, QueryRejection>,
 ) -> Result<Json<DeviceHistory>, ApiError> {
     state.tokens.require(&headers, Role::Viewer)?;
     find(&state, &id)?;
-    let events = state
-        .view
-        .device(&id)
-        .map(|v| v.recent())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.get("metrics").is_none())
-        .collect();
+    let window = query(window)?;
+    let events = match state.history.clone() {
+        Some(store) => kept_events(store, &state, &id, window).await?,
+        None => state
+            .view
+            .device(&id)
+            .map(|v| v.recent())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.get("metrics").is_none())
+            .collect(),
+    };
     Ok(Json(DeviceHistory { device: id, events }))
+}
+
+/// The window of a device's history (RFC 3339); the last 7 days by default.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryWindow {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Days of history a device page shows unless asked for another window.
+const HISTORY_DEFAULT_DAYS: i64 = 7;
+
+/// The device's events and status changes in the kept history.
+async fn kept_events(
+    store: crate::upkeep::store::HistoryStore,
+    state: &ApiState,
+    id: &str,
+    window: HistoryWindow,
+) -> Result<Vec<Value>, ApiError> {
+    let time = |name: &str, v: Option<&str>, default: retrofit_protocols::Timestamp| {
+        v.map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+        })
+    };
+    let now = crate::clock::now();
+    let to = time("to", window.to.as_deref(), now)?;
+    let default_from = retrofit_protocols::Timestamp(to.0 - HISTORY_DEFAULT_DAYS * 86_400_000);
+    let from = time("from", window.from.as_deref(), default_from)?;
+    if to <= from {
+        return Err(ApiError::bad_request("to must be after from"));
+    }
+    let (site, device) = (state.config.gateway.site.clone(), id.to_string());
+    let history = tokio::task::spawn_blocking(move || store.load(&site, from, to))
+        .await
+        .map_err(|e| ApiError::unavailable(format!("history task: {e}")))?
+        .map_err(|e| ApiError::unavailable(format!("history: {e}")))?;
+    Ok(history
+        .readings
+        .iter()
+        .filter(|r| r.device.as_str() == device)
+        .filter(|r| !matches!(r.body, retrofit_protocols::reading::Body::Telemetry(_)))
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect())
 }
 
 #[utoipa::path(get, path = "/api/v1/alarms", tag = "alarms", params(AlarmFilter),
