@@ -58,20 +58,20 @@ impl UnknownChargePoint {
         let linger = tokio::time::sleep(UNKNOWN_LINGER);
         tokio::pin!(linger);
         while !visit.booted {
-            let text = tokio::select! {
+            let reply = tokio::select! {
                 () = stop.cancelled() => break,
                 () = &mut linger => break,
                 message = socket.recv() => match message {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Text(text))) => self.answer(text.as_str(), &mut visit),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
                     Some(Ok(Message::Binary(_))) => {
                         let e = CallError::new("-1", ErrorCode::FormationViolation, "OCPP-J messages are text frames");
-                        e.to_text().into()
+                        Some(e.to_text())
                     }
                     _ => break,
                 },
             };
-            let Some(reply) = self.answer(text.as_str(), &mut visit) else {
+            let Some(reply) = reply else {
                 continue;
             };
             if socket.send(Message::Text(reply.into())).await.is_err() {

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::Value as Json;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::tests::{call, Client, Rig, PASSWORD};
+use super::tests::{call, recv, Client, Rig, PASSWORD};
 use super::unknown::MAX_UNKNOWN_CONNECTIONS;
 use crate::journal::RecordClass;
 
@@ -125,4 +125,33 @@ async fn unknown_connections_beyond_the_limit_get_503() {
         call(&mut ws, r#"[2,"h","Heartbeat",{}]"#.into()).await[0],
         3
     );
+}
+
+#[tokio::test]
+async fn hostile_input_from_an_unknown_charge_point_gets_call_errors() {
+    let rig = Rig::start().await;
+    let mut ws = rig.connect_as("CP-9", PASSWORD).await.unwrap();
+    let garbage = call(&mut ws, "not json".into()).await;
+    assert_eq!(garbage[2], "FormationViolation");
+    ws.send(Message::binary(vec![0u8; 8])).await.unwrap();
+    assert_eq!(recv(&mut ws).await[2], "FormationViolation");
+    let boot = call(&mut ws, BOOT.into()).await;
+    assert_eq!(boot[2]["status"], "Rejected", "the connection survived");
+    closed(&mut ws).await;
+
+    let mut big = rig.connect_as("CP-10", PASSWORD).await.unwrap();
+    let oversized = format!(
+        r#"[2,"b","BootNotification",{{"x":"{}"}}]"#,
+        "a".repeat(8192)
+    );
+    let _ = big.send(Message::text(oversized)).await;
+    closed(&mut big).await;
+    assert_eq!(letters_when(&rig, 2).await.len(), 2, "one letter each");
+
+    let url = format!("ws://{}/ocpp/CP-11", rig.central.local_addr);
+    match tokio_tungstenite::connect_async(url).await {
+        Err(WsError::Http(r)) => assert_eq!(r.status(), 400),
+        other => panic!("expected 400, got {:?}", other.map(|_| ())),
+    }
+    assert!(rig.readings(RecordClass::Telemetry).is_empty());
 }
