@@ -32,6 +32,8 @@ pub const MAX_UNKNOWN_CONNECTIONS: usize = 16;
 pub const UNKNOWN_LINGER: Duration = Duration::from_secs(10);
 /// The largest message read from an unknown charge point (a boot is small).
 pub const UNKNOWN_MAX_MESSAGE: usize = 4096;
+/// How long the close frame may take to leave.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// How much of its first CALL goes into the dead letter.
 const LETTER_INPUT: usize = 1024;
 
@@ -55,7 +57,8 @@ impl UnknownChargePoint {
     /// leaves, the linger ends or the link stops; then dead-letters it.
     pub async fn run(self, mut socket: WebSocket, stop: CancellationToken) {
         let mut visit = Visit::default();
-        let linger = tokio::time::sleep(UNKNOWN_LINGER);
+        let deadline = tokio::time::Instant::now() + UNKNOWN_LINGER;
+        let linger = tokio::time::sleep_until(deadline);
         tokio::pin!(linger);
         while !visit.booted {
             let reply = tokio::select! {
@@ -74,7 +77,9 @@ impl UnknownChargePoint {
             let Some(reply) = reply else {
                 continue;
             };
-            if socket.send(Message::Text(reply.into())).await.is_err() {
+            // A charge point that does not read cannot hold its slot.
+            let sent = tokio::time::timeout_at(deadline, socket.send(Message::Text(reply.into())));
+            if !matches!(sent.await, Ok(Ok(()))) {
                 break;
             }
         }
@@ -82,7 +87,8 @@ impl UnknownChargePoint {
             code: close_code::POLICY,
             reason: "unknown charge point".into(),
         };
-        let _ = socket.send(Message::Close(Some(close))).await;
+        let closing = socket.send(Message::Close(Some(close)));
+        let _ = tokio::time::timeout(CLOSE_WAIT, closing).await;
         self.dead_letter(&visit).await;
     }
 
