@@ -190,24 +190,71 @@ fn a_session_survives_a_reconnect_mid_session() {
 }
 
 #[test]
-fn unknown_charge_points_and_bad_credentials_are_refused() {
+fn unknown_charge_points_are_rejected_at_boot_and_bad_credentials_refused() {
     let site = OcppSite::start();
     let lines = site.run_peer("refused", &[]);
+    let unknown = format!("{}-UNKNOWN", support::ocpp::CP_ID);
+    let of_unknown: Vec<_> = lines.iter().filter(|l| l["cp_id"] == unknown).collect();
+    assert_eq!(of_unknown.len(), 3, "{lines:?}");
+    assert_eq!(
+        of_unknown[0]["call_error"], "GenericError",
+        "a CALL before boot"
+    );
+    // The library validated the conf against the 1.6 schema and parsed it.
+    let conf = &of_unknown[1]["conf"];
+    assert_eq!(conf["status"], "Rejected", "{conf}");
+    assert_eq!(conf["interval"], 120, "the link's heartbeat interval");
+    assert_eq!(
+        (
+            of_unknown[2]["closed"].as_bool(),
+            of_unknown[2]["close_code"].as_u64()
+        ),
+        (Some(true), Some(1008)),
+        "the gateway closed the connection after the Rejected"
+    );
     let statuses: Vec<_> = lines
         .iter()
+        .filter(|l| l["cp_id"] == support::ocpp::CP_ID)
         .map(|l| (l["refused"].as_bool(), l["status"].as_u64()))
         .collect();
     assert_eq!(
         statuses,
-        [
-            (Some(true), Some(404)),
-            (Some(true), Some(401)),
-            (Some(true), Some(401))
-        ]
+        [(Some(true), Some(401)), (Some(true), Some(401))],
+        "a known charge point with a wrong or missing password"
     );
+
+    let letters = || on(&site, "retrofit/v1/site-a/gateway/gw-ocpp/deadletter");
     support::wait_until("dead letters for the refusals", WAIT, || {
-        on(&site, "retrofit/v1/site-a/gateway/gw-ocpp/deadletter").len() >= 3
+        letters().len() >= 3
     });
+    let of_unknown: Vec<_> = letters()
+        .into_iter()
+        .filter(|l| l["reason"] == "unknown_device")
+        .collect();
+    assert_eq!(of_unknown.len(), 1, "one per connection: {of_unknown:?}");
+    let detail = of_unknown[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&unknown) && detail.contains("BootNotification rejected"),
+        "{detail}"
+    );
+    let unauthorized = letters()
+        .iter()
+        .filter(|l| l["reason"] == "unauthorized")
+        .count();
+    assert_eq!(unauthorized, 2);
+    // Nothing the unknown charge point sent became a reading.
+    let readings: Vec<_> = site
+        .collector
+        .messages()
+        .into_iter()
+        .filter(|m| m.topic.ends_with("/telemetry") || m.topic.ends_with("/event"))
+        .filter(|m| {
+            m.topic.contains("/ev_charger/")
+                || String::from_utf8_lossy(&m.payload).contains(&unknown)
+        })
+        .map(|m| m.topic)
+        .collect();
+    assert!(readings.is_empty(), "{readings:?}");
 }
 
 #[test]

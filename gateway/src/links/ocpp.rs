@@ -19,9 +19,10 @@
 //! password_file = "/etc/retrofit/pile-01.pass"   # HTTP Basic, profile 1
 //! ```
 //!
-//! Charge points authenticate with HTTP Basic (`server`); each connection
-//! (`connection`) is one `ChargePointSession` (`session`) whose CALLs are
-//! answered by `handlers` and `charging`. Status notifications become the
+//! Charge points authenticate with HTTP Basic (`server`); one whose ID is
+//! not configured only gets its BootNotification rejected (`unknown`).
+//! Each connection (`connection`) is one `ChargePointSession` (`session`)
+//! whose CALLs are answered by `handlers` and `charging`. Status notifications become the
 //! `status`/`error_code` metrics and `charger_fault` alarms, meter values
 //! our metrics and units (`meter`), transactions `session_started` and
 //! `session_stopped` events with IDs kept in the data directory
@@ -41,9 +42,12 @@ pub mod meter;
 mod server;
 mod session;
 pub mod transactions;
+mod unknown;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unknown_tests;
 
 use std::sync::Arc;
 
@@ -107,11 +111,8 @@ impl OcppCentral {
             tracing::warn!(link = %config.id, charge_point = %id, device = %cp.device.id, "no password_file: this charge point is accepted on its identity alone (no security profile)");
         }
         let registry = Registry::default();
-        let central = Central {
-            link: Arc::new(LinkState { config, ctx, store }),
-            registry: registry.clone(),
-            stop,
-        };
+        let link = Arc::new(LinkState { config, ctx, store });
+        let central = Central::new(link, registry.clone(), stop);
         let serving = tokio::spawn(server::serve(listener, central));
         Ok(Self {
             local_addr,

@@ -8,7 +8,8 @@ Scenarios: full (boot, statuses, a session with MeterValues, a fault and its
 recovery, DataTransfer), session (a session that survives connection loss:
 it reconnects and resends what was not confirmed; --drop-after N closes the
 connection itself after N meter values), malformed (bad frames on a raw
-socket), refused (unknown id, wrong password). Every outcome is one JSON
+socket), refused (an unknown id whose boot is Rejected, a wrong and a
+missing password). Every outcome is one JSON
 line on stdout; a failure exits non-zero.
 """
 
@@ -22,6 +23,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
 import websockets
+from ocpp.exceptions import OCPPError
 from ocpp.v16 import ChargePoint, call
 
 BASE = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
@@ -202,8 +204,29 @@ async def malformed(args):
         out(sent="heartbeat", reply=json.loads(await asyncio.wait_for(ws.recv(), 10)))
 
 
+async def unknown(args):
+    """A charge point the gateway does not know: its Heartbeat gets a
+    CallError, its BootNotification Rejected (as the library parses and
+    validates it), then the gateway closes the connection."""
+    cp_id = args.cp_id + "-UNKNOWN"
+    ws = await websockets.connect(f"{args.url}/{cp_id}", subprotocols=["ocpp1.6"], open_timeout=5)
+    cp = ChargePoint(cp_id, ws, response_timeout=5)
+    task = asyncio.create_task(cp.start())
+    try:
+        await cp.call(call.Heartbeat(), suppress=False)
+        out(cp_id=cp_id, action="Heartbeat", call_error=None)
+    except OCPPError as e:
+        out(cp_id=cp_id, action="Heartbeat", call_error=e.code)
+    boot = await cp.call(call.BootNotification(charge_point_model="KF-AC7", charge_point_vendor="Stranger"), suppress=False)
+    out(cp_id=cp_id, action="BootNotification", conf=asdict(boot))
+    await asyncio.wait_for(ws.wait_closed(), 15)
+    out(cp_id=cp_id, closed=True, close_code=ws.close_code)
+    task.cancel()
+
+
 async def refused(args):
-    for cp_id, password in ((args.cp_id + "-UNKNOWN", args.password), (args.cp_id, "wrong-password"), (args.cp_id, None)):
+    await unknown(args)
+    for cp_id, password in ((args.cp_id, "wrong-password"), (args.cp_id, None)):
         try:
             extra = headers(cp_id, password) if password else {}
             ws = await websockets.connect(f"{args.url}/{cp_id}", subprotocols=["ocpp1.6"], additional_headers=extra, open_timeout=5)

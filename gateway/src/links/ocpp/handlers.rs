@@ -64,8 +64,8 @@ impl ChargePointSession {
         outcome.unwrap_or_else(Outcome::Error)
     }
 
-    /// Known charge points are accepted (unknown ones never get past the
-    /// handshake) with the link's heartbeat interval.
+    /// Known charge points are accepted with the link's heartbeat interval
+    /// (unknown ones are rejected by `unknown`).
     fn boot(&self, id: &str, payload: Value) -> Result<Outcome, CallError> {
         let req: BootNotificationRequest = decode_valid(id, "BootNotification", payload)?;
         tracing::info!(

@@ -2,11 +2,13 @@
 //! with subprotocol `ocpp1.6` and HTTP Basic auth per charge point (OCPP
 //! 1.6 security profile 1), through axum.
 //!
-//! An unknown charge point is refused with 404 and a wrong or missing
-//! password with 401, before any upgrade; each refusal is counted and
-//! dead-lettered. A charge point that connects again replaces its older
-//! connection. This module never logs a password and never lets one
-//! connection's trouble reach another.
+//! A known charge point with a wrong or missing password is refused with
+//! 401 before any upgrade (counted and dead-lettered); an unknown one is
+//! let in (with `ocpp1.6`) to have its BootNotification rejected
+//! (`unknown`), at most [`MAX_UNKNOWN_CONNECTIONS`] at once, the rest 503.
+//! A charge point that connects again replaces its older connection. This
+//! module never logs a password and never lets one connection's trouble
+//! reach another.
 
 use std::sync::Arc;
 
@@ -19,12 +21,14 @@ use axum::Router;
 use base64::Engine as _;
 use retrofit_protocols::MAX_INPUT_BYTES;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::commands::Registry;
 use super::config::ChargePointConfig;
 use super::connection::run_connection;
 use super::session::{ChargePointSession, LinkState};
+use super::unknown::{UnknownChargePoint, MAX_UNKNOWN_CONNECTIONS, UNKNOWN_MAX_MESSAGE};
 use crate::intake::Submission;
 use crate::normalize::Rejection;
 
@@ -37,6 +41,19 @@ pub struct Central {
     pub link: Arc<LinkState>,
     pub registry: Registry,
     pub stop: CancellationToken,
+    /// Room for unknown charge points' connections.
+    pub unknown_slots: Arc<Semaphore>,
+}
+
+impl Central {
+    pub fn new(link: Arc<LinkState>, registry: Registry, stop: CancellationToken) -> Self {
+        Self {
+            link,
+            registry,
+            stop,
+            unknown_slots: Arc::new(Semaphore::new(MAX_UNKNOWN_CONNECTIONS)),
+        }
+    }
 }
 
 /// Serves the endpoint on `listener` until `stop`.
@@ -63,14 +80,7 @@ async fn upgrade(
         .get(&charge_point_id)
         .cloned()
     else {
-        refused(
-            &central,
-            &charge_point_id,
-            "unknown_device",
-            "no such charge point",
-        )
-        .await;
-        return (StatusCode::NOT_FOUND, "unknown charge point").into_response();
+        return unknown(ws, charge_point_id, central).await;
     };
     if !authorized(&headers, &charge_point_id, &cp) {
         refused(
@@ -111,6 +121,38 @@ async fn upgrade(
                 Ok(()) => tracing::info!(charge_point = %charge_point_id, "charge point disconnected"),
                 Err(e) => tracing::info!(charge_point = %charge_point_id, error = %e, "charge point connection ended"),
             }
+        })
+}
+
+/// Lets an unknown charge point in to reject its boot, if it speaks
+/// `ocpp1.6` and there is room.
+async fn unknown(ws: WebSocketUpgrade, charge_point_id: String, central: Central) -> Response {
+    let ws = ws.protocols([SUBPROTOCOL]);
+    if ws.selected_protocol().is_none() {
+        let detail = "unknown charge point without the ocpp1.6 subprotocol";
+        refused(&central, &charge_point_id, "unknown_device", detail).await;
+        return (StatusCode::BAD_REQUEST, "subprotocol ocpp1.6 required").into_response();
+    }
+    let Ok(slot) = central.unknown_slots.clone().try_acquire_owned() else {
+        // Counted, not dead-lettered: a flood must not flood the journal.
+        let ctx = &central.link.ctx;
+        ctx.counters.rejected(ctx.source.as_str(), "unknown_device");
+        tracing::warn!(link = %ctx.link, "too many unknown charge points connected; refused");
+        return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
+    };
+    let visitor = UnknownChargePoint {
+        charge_point_id: charge_point_id
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(64)
+            .collect(),
+        link: central.link.clone(),
+    };
+    ws.max_message_size(UNKNOWN_MAX_MESSAGE)
+        .max_frame_size(UNKNOWN_MAX_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            visitor.run(socket, central.stop.clone()).await;
+            drop(slot);
         })
 }
 
