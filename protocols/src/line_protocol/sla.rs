@@ -9,7 +9,7 @@
 
 use alloc::string::String;
 
-use super::{all_or_nothing, push_plain, write_plain_tag, Fields, LineError};
+use super::{all_or_nothing, write_plain_tag, Fields, LineError};
 use crate::id::Id;
 use crate::kind::DeviceKind;
 
