@@ -6,8 +6,8 @@
 //! Derived data: the points never go through the journal. The end of the
 //! last window written is kept in the history, so a restart resumes with
 //! the next window; rewriting a window is idempotent in the store (same
-//! series, same timestamp). On first start (or after a long stop) only
-//! the last [`catch_up_ms`] are written. A store outage is retried with
+//! series, same timestamp). On first start windows are written from the
+//! start of the history, and never more than [`catch_up_ms`] back. A store outage is retried with
 //! backoff in this task alone: it never blocks the journal, the outputs or
 //! the links. The clock is injected so the due windows can be tested.
 
@@ -39,14 +39,17 @@ pub fn catch_up_ms(period: SlaPeriod) -> i64 {
 }
 
 /// The `[from, to)` windows (ms) of `period` due at `now_ms`: complete
-/// (ended at least [`SETTLE_MS`] ago), after `written` (the end of the
-/// last window written), and within the catch-up bound; oldest first.
-pub fn due(period: SlaPeriod, written: Option<i64>, now_ms: i64) -> Vec<(i64, i64)> {
+/// (ended at least [`SETTLE_MS`] ago), from `resume` on (the end of the
+/// last window written, else the start of the history; `None`: nothing
+/// to compute from yet), and within the catch-up bound; oldest first.
+pub fn due(period: SlaPeriod, resume: Option<i64>, now_ms: i64) -> Vec<(i64, i64)> {
+    let Some(resume) = resume else {
+        return Vec::new();
+    };
     let len = period.millis();
     let last_end = (now_ms.max(0) - SETTLE_MS).div_euclid(len) * len;
-    let floor = last_end - catch_up_ms(period);
     // Aligned down after the max, so no input can overflow.
-    let start = written.map_or(floor, |w| w.max(floor));
+    let start = resume.max(last_end - catch_up_ms(period));
     let start = start - start.rem_euclid(len);
     (0..)
         .map(|i| start + i * len)
@@ -130,8 +133,12 @@ impl SlaPoints {
         let mut written = 0;
         for period in SlaPeriod::ALL {
             let store = self.history.clone();
-            let mark = tokio::task::spawn_blocking(move || store.sla_written(period)).await??;
-            for window in due(period, mark, (self.now)().as_millis()) {
+            let resume = tokio::task::spawn_blocking(move || match store.sla_written(period)? {
+                Some(mark) => Ok(Some(mark)),
+                None => store.history_start(),
+            })
+            .await??;
+            for window in due(period, resume, (self.now)().as_millis()) {
                 written += self.write_window(period, window).await?;
             }
         }

@@ -24,6 +24,19 @@ impl HistoryStore {
         })
     }
 
+    /// The earliest `ts` the history holds (readings, events, status), if
+    /// any: no `sla` window before it is written (there is nothing to
+    /// compute it from).
+    pub fn history_start(&self) -> Result<Option<i64>, StoreError> {
+        self.with(|conn| {
+            Ok(conn.query_row(
+                "SELECT MIN(ts) FROM (SELECT MIN(ts) AS ts FROM seen UNION ALL SELECT MIN(ts) FROM events)",
+                [],
+                |row| row.get(0),
+            )?)
+        })
+    }
+
     /// Records that every `period` window ending at or before `until_ms`
     /// has been written; never moves the mark backwards.
     pub fn mark_sla_written(&self, period: SlaPeriod, until_ms: i64) -> Result<(), StoreError> {

@@ -17,15 +17,33 @@ fn windows(from: i64, n: i64, len: i64) -> Vec<(i64, i64)> {
 }
 
 #[test]
-fn first_start_catches_up_48_hours_and_7_days() {
+fn first_start_catches_up_48_hours_and_7_days_at_most() {
     let now = NOV_2 + 10 * MIN;
+    let long_ago = Some(NOV_2 - 100 * DAY);
     assert_eq!(
-        due(SlaPeriod::Hour, None, now),
+        due(SlaPeriod::Hour, long_ago, now),
         windows(NOV_2 - 48 * HOUR, 48, HOUR)
     );
     assert_eq!(
-        due(SlaPeriod::Day, None, now),
+        due(SlaPeriod::Day, long_ago, now),
         windows(NOV_2 - 7 * DAY, 7, DAY)
+    );
+}
+
+#[test]
+fn nothing_is_due_before_the_history_starts() {
+    let now = NOV_2 + 10 * MIN;
+    assert_eq!(due(SlaPeriod::Hour, None, now), vec![]);
+    // A history started at 22:30: its hour and the next are due, and the
+    // day it started in; nothing before.
+    let started = Some(NOV_2 - 90 * MIN);
+    assert_eq!(
+        due(SlaPeriod::Hour, started, now),
+        windows(NOV_2 - 2 * HOUR, 2, HOUR)
+    );
+    assert_eq!(
+        due(SlaPeriod::Day, started, now),
+        windows(NOV_2 - DAY, 1, DAY)
     );
 }
 
@@ -140,6 +158,7 @@ fn the_mark_persists_and_never_moves_back() {
     let bound = Bound::new(400, 1 << 30);
     let store = HistoryStore::open(dir.path(), bound).unwrap();
     assert_eq!(store.sla_written(SlaPeriod::Hour).unwrap(), None);
+    assert_eq!(store.history_start().unwrap(), None);
     store.mark_sla_written(SlaPeriod::Hour, NOV_2).unwrap();
     store
         .mark_sla_written(SlaPeriod::Hour, NOV_2 - HOUR)
