@@ -3,7 +3,8 @@
 //! since the history's start to a real VictoriaMetrics once, with the figures
 //! `retrofit-gateway sla` gives for the same windows; a store outage
 //! leaves nothing marked and the next round writes it all; a restart
-//! resumes without rewriting.
+//! resumes without rewriting. A real gateway with `[influx]` writes the
+//! points of its catch-up bound on start, equal to `sla` too.
 
 // A test crate: a failed expectation is a failed test. clippy.toml allows
 // unwrap/expect in #[test] functions only, not in the helpers around them.
@@ -20,7 +21,9 @@ use retrofit_gateway::upkeep::store_points::{PointsError, SlaPoints};
 use retrofit_protocols::line_protocol::SlaPeriod;
 use retrofit_protocols::reading::Reading;
 use retrofit_protocols::Timestamp;
-use support::VictoriaMetrics;
+use std::time::Duration;
+
+use support::{GatewayProcess, Mosquitto, VictoriaMetrics};
 
 const CONFIG: &str = r#"
 [gateway]
@@ -29,7 +32,7 @@ site = "kangfu-garden"
 data_dir = "DATA"
 
 [mqtt]
-url = "mqtt://127.0.0.1:1"
+url = "MQTT"
 
 [influx]
 url = "URL"
@@ -39,7 +42,7 @@ bucket = "retrofit"
 [[link]]
 id = "direct"
 type = "mqtt"
-url = "mqtt://127.0.0.1:1"
+url = "MQTT"
 
 [[device]]
 id = "lift-1"
@@ -187,7 +190,8 @@ fn sla_points_equal_the_sla_command_and_resume_after_a_restart() {
     let path = dir.path().join("gw.toml");
     let text = CONFIG
         .replace("DATA", dir.path().join("data").to_str().unwrap())
-        .replace("URL", &vm.url());
+        .replace("URL", &vm.url())
+        .replace("MQTT", "mqtt://127.0.0.1:1");
     std::fs::write(&path, text).unwrap();
     let config = Arc::new(Config::load(&path).unwrap());
     retrofit_gateway::upkeep::open_store(&config)
@@ -250,4 +254,59 @@ fn stored_count(export: &[serde_json::Value], name: &str, period: &str) -> usize
         .filter(|s| s["metric"].get("kind").is_none())
         .map(|s| s["values"].as_array().map_or(0, Vec::len))
         .sum()
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.unwrap().as_millis() as i64
+}
+
+fn lift_reading(ts: i64, seq: i64) -> Reading {
+    reading(format!(
+        r#"{{"v":1,"site":"kangfu-garden","kind":"elevator","device":"lift-1","ts":"{}","seq":{seq},"source":"mqtt","metrics":{{"mode":"normal"}}}}"#,
+        Timestamp::from_millis(ts)
+    ))
+}
+
+#[test]
+fn the_gateway_writes_the_points_of_its_catch_up_bound_on_start() {
+    let (vm, broker) = (VictoriaMetrics::start(), Mosquitto::start());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.toml");
+    let text = CONFIG
+        .replace("DATA", dir.path().join("data").to_str().unwrap())
+        .replace("URL", &vm.url())
+        .replace("MQTT", &broker.url());
+    std::fs::write(&path, text).unwrap();
+    let config = Config::load(&path).unwrap();
+    // A history started 10 days ago; lift-1 then reads every minute for
+    // 10 h from 30 h ago (the hour started 28 h ago is fully covered).
+    let this_hour = now_ms().div_euclid(HOUR) * HOUR;
+    let base = this_hour - 30 * HOUR;
+    let mut history = vec![lift_reading(this_hour - 240 * HOUR, 0)];
+    history.extend((0..600).map(|m| lift_reading(base + m * 60_000, m + 1)));
+    retrofit_gateway::upkeep::open_store(&config)
+        .unwrap()
+        .record(&history)
+        .unwrap();
+
+    let mut gateway = GatewayProcess::start(&path);
+    // 48 hours and 7 days (one hour more if an hour ends meanwhile), 5 rows.
+    support::wait_until("sla points in the store", Duration::from_secs(60), || {
+        vm.sample_count("sla_failures") >= (48 + 7) * 5
+    });
+    assert!(gateway.terminate().success(), "{}", gateway.log());
+
+    let export = vm.export("sla_.*");
+    assert_eq!(stored_count(&export, "sla_failures", "day"), 7);
+    let hours = stored_count(&export, "sla_failures", "hour");
+    assert!((48..=49).contains(&hours), "{hours} site hours written");
+    let ts = |ms: i64| Timestamp::from_millis(ms).to_string();
+    let covered = base + 2 * HOUR;
+    let hour = sla_cli(&path, &ts(covered), &ts(covered + HOUR));
+    assert_eq!(hour["devices"][0]["data_completeness_pct"], 100.0, "{hour}");
+    assert_eq!(assert_same(&export, &hour, "hour", covered), 5);
+    let day_start = this_hour.div_euclid(24 * HOUR) * 24 * HOUR - 2 * 24 * HOUR;
+    let day = sla_cli(&path, &ts(day_start), &ts(day_start + 24 * HOUR));
+    assert_eq!(assert_same(&export, &day, "day", day_start), 5);
 }
