@@ -7,7 +7,8 @@
 //! errors, 5xx and 429 are retried by the forwarder with backoff; a 400 or
 //! 413 splits the batch in halves until the refused points are isolated,
 //! which are dead-lettered while the rest lands. One poison point never
-//! stalls the pipeline; dead letters never reach the store.
+//! stalls the pipeline; dead letters never reach the store. Its write API
+//! ([`StoreClient`]) also carries the upkeep's `sla` points.
 
 use std::sync::Arc;
 use std::time::Duration;

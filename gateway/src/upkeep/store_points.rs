@@ -158,13 +158,17 @@ impl SlaPoints {
             Ok::<_, PointsError>(sla_lines(&report, period))
         })
         .await??;
-        if let Write::Refused(reason) = self.store.write(&lines).await? {
-            // The same points would be refused again: skip the window.
-            tracing::error!(period = period.as_str(), from, %reason, "store refused sla points; window skipped");
-        }
+        let written = match self.store.write(&lines).await? {
+            Write::Done => lines.len(),
+            Write::Refused(reason) => {
+                // The same points would be refused again: skip the window.
+                tracing::error!(period = period.as_str(), from, %reason, "store refused sla points; window skipped");
+                0
+            }
+        };
         let store = self.history.clone();
         tokio::task::spawn_blocking(move || store.mark_sla_written(period, to)).await??;
-        Ok(lines.len())
+        Ok(written)
     }
 
     /// Writes due windows until `stop`: after each round it sleeps until
