@@ -106,6 +106,9 @@ pub async fn run_with_counters(
         };
         forwarders.spawn(supervise_output(name, sink, &journal, cfg, &outputs_stop));
     }
+    let sla_points_stop = CancellationToken::new();
+    let sla_points =
+        crate::upkeep::store_points::start(&config, history.as_ref(), sla_points_stop.clone());
     let http_stop = CancellationToken::new();
     let http = view.map(|view| {
         let state = ApiState {
@@ -143,6 +146,10 @@ pub async fn run_with_counters(
     shutdown.cancelled().await;
     tracing::info!("stopping: intake first, then outputs flush");
     links_stop.cancel();
+    sla_points_stop.cancel();
+    if let Some(task) = sla_points {
+        stop_within(task, "sla points").await;
+    }
     while links.join_next().await.is_some() {}
     stop_within(self_report, "self-report").await;
     stop_within(reporter, "link health report").await;

@@ -3,6 +3,7 @@
 //! One point per reading: measurement = kind (telemetry), `alarm` (events)
 //! or `device_status` (status); tags `site`, `device` (`connector`,
 //! `kind`, `event` where they apply); timestamp = `ts` in milliseconds.
+//! Service levels are written as `sla` points (`write_sla`).
 //! Numbers are always floats so a field never changes type; enum metrics
 //! are written as a string and as an integer `{name}_code`.
 //!
@@ -22,6 +23,9 @@ use crate::id::Id;
 use crate::kind::DeviceKind;
 use crate::metric::{enum_code, MetricName, Value};
 use crate::reading::{Body, Reading};
+
+mod sla;
+pub use self::sla::{write_sla, SlaPeriod, SlaPoint, SLA_MEASUREMENT};
 
 /// Timestamp precision of every line this module writes.
 pub const PRECISION: &str = "ms";

@@ -7,7 +7,8 @@
 //! errors, 5xx and 429 are retried by the forwarder with backoff; a 400 or
 //! 413 splits the batch in halves until the refused points are isolated,
 //! which are dead-lettered while the rest lands. One poison point never
-//! stalls the pipeline; dead letters never reach the store.
+//! stalls the pipeline; dead letters never reach the store. Its write API
+//! ([`StoreClient`]) also carries the upkeep's `sla` points.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,33 +55,39 @@ const TOO_MANY_REQUESTS_WAIT: Duration = Duration::from_secs(5);
 
 /// Writes journal entries to the store.
 pub struct InfluxSink {
-    client: influxdb2::Client,
-    org: String,
-    bucket: String,
+    store: StoreClient,
     journal: Journal,
     identity: Arc<GatewayIdentity>,
 }
 
+/// The write API of the store: the one HTTP client of every point the
+/// gateway writes (readings here, `sla` points from the upkeep).
+pub struct StoreClient {
+    client: influxdb2::Client,
+    org: String,
+    bucket: String,
+}
+
 /// The outcome of one write request.
-enum Write {
+pub enum Write {
     Done,
     /// The store refused the content (400/413): split to find the culprit.
     Refused(String),
 }
 
-impl InfluxSink {
-    pub fn new(cfg: &InfluxConfig, journal: Journal, identity: Arc<GatewayIdentity>) -> Self {
+impl StoreClient {
+    pub fn new(cfg: &InfluxConfig) -> Self {
         let token = cfg.token_file.as_ref().map_or("", |t| t.expose());
         Self {
             client: influxdb2::Client::new(cfg.url.trim_end_matches('/'), &cfg.org, token),
             org: cfg.org.clone(),
             bucket: cfg.bucket.clone(),
-            journal,
-            identity,
         }
     }
 
-    async fn write(&self, lines: &[String]) -> Result<Write, OutputError> {
+    /// Writes `lines` (each ending in a newline) in one request; a refusal
+    /// is an outcome, anything worth retrying is an error.
+    pub async fn write(&self, lines: &[String]) -> Result<Write, OutputError> {
         let body = lines.concat();
         let res = self
             .client
@@ -110,6 +117,16 @@ impl InfluxSink {
             }),
         }
     }
+}
+
+impl InfluxSink {
+    pub fn new(cfg: &InfluxConfig, journal: Journal, identity: Arc<GatewayIdentity>) -> Self {
+        Self {
+            store: StoreClient::new(cfg),
+            journal,
+            identity,
+        }
+    }
 
     /// Writes `lines`, splitting refused batches down to single lines;
     /// returns the refused lines with the store's reason.
@@ -123,7 +140,7 @@ impl InfluxSink {
             if part.is_empty() {
                 continue;
             }
-            match self.write(part).await? {
+            match self.store.write(part).await? {
                 Write::Done => {}
                 Write::Refused(reason) if part.len() == 1 => {
                     refused.push((part[0].clone(), reason))

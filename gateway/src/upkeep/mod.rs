@@ -15,6 +15,7 @@ pub mod rules;
 pub mod sla;
 pub mod spans;
 pub mod store;
+pub mod store_points;
 
 /// The service levels of `devices` over `[from, to)` in `history`, with
 /// the config's site, planned maintenance and arrival target.

@@ -15,6 +15,7 @@ mod load;
 mod maintenance;
 mod presence;
 mod schema;
+mod sla_written;
 mod write;
 
 use std::path::{Path, PathBuf};

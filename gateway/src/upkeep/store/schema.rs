@@ -1,7 +1,7 @@
 //! The history file's tables (`history.sqlite3` in the data directory,
 //! beside the journal): reading keys with elevator/charger state, events
-//! and status changes, technician visits, maintenance windows and drop
-//! counts.
+//! and status changes, technician visits, maintenance windows, drop
+//! counts and how far `sla` points have been written to the store.
 //!
 //! Only opening and creating the file live here.
 
@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS maintenance (
     device TEXT, kind TEXT, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS drops (
     what TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sla_written (
+    period TEXT PRIMARY KEY, until_ts INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
 pub fn file_path(dir: &Path) -> PathBuf {
