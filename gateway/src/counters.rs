@@ -14,7 +14,8 @@ use std::sync::Mutex;
 /// Accepted, rejected and lost inputs.
 #[derive(Debug, Default)]
 pub struct Counters {
-    accepted: Mutex<BTreeMap<String, u64>>,
+    /// Accepted inputs per link, with the link's source.
+    accepted: Mutex<BTreeMap<String, (&'static str, u64)>>,
     rejected: Mutex<BTreeMap<(String, String), u64>>,
     lost: Mutex<BTreeMap<String, u64>>,
     requests: Mutex<BTreeMap<(String, &'static str), u64>>,
@@ -31,8 +32,17 @@ pub struct Totals {
 }
 
 impl Counters {
-    pub fn accepted(&self, source: &str) {
-        add(&self.accepted, source, 1);
+    /// Counts one input `link` (of `source`) accepted; allocates only the
+    /// first time a link counts.
+    pub fn accepted(&self, source: &'static str, link: &str) {
+        if let Ok(mut m) = self.accepted.lock() {
+            match m.get_mut(link) {
+                Some((_, n)) => *n += 1,
+                None => {
+                    m.insert(link.to_string(), (source, 1));
+                }
+            }
+        }
     }
 
     pub fn rejected(&self, source: &str, reason: &str) {
@@ -73,8 +83,16 @@ impl Counters {
     }
 
     /// Accepted inputs per source.
-    pub fn accepted_snapshot(&self) -> BTreeMap<String, u64> {
-        self.accepted.lock().map(|m| m.clone()).unwrap_or_default()
+    /// Accepted inputs per (source, link).
+    pub fn accepted_snapshot(&self) -> BTreeMap<(String, String), u64> {
+        self.accepted
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|(link, (source, n))| ((source.to_string(), link.clone()), *n))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Rejected inputs per (source, reason).

@@ -197,7 +197,7 @@ fn metrics_count_exactly_what_was_sent_and_rejected() {
             value(
                 &samples,
                 "retrofit_readings_in_total",
-                &[("source", "lorawan")],
+                &[("source", "lorawan"), ("link", "ns")],
             ) == Some(on_topic())
         },
     );

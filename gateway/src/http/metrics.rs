@@ -70,7 +70,7 @@ pub async fn metrics_open(State(state): State<ApiState>) -> Response {
 /// Everything `/metrics` shows, read once per scrape.
 #[derive(Debug)]
 struct Snapshot {
-    accepted: BTreeMap<String, u64>,
+    accepted: BTreeMap<(String, String), u64>,
     rejected: BTreeMap<(String, String), u64>,
     lost: BTreeMap<String, u64>,
     requests: BTreeMap<(String, &'static str), u64>,
@@ -169,11 +169,14 @@ impl Collector for Snapshot {
         family(
             &mut enc,
             "retrofit_readings_in",
-            "Inputs accepted, per source",
+            "Inputs accepted, per source and link",
             Counter,
-            self.accepted
-                .iter()
-                .map(|(s, n)| (by("source", s), counter(*n))),
+            self.accepted.iter().map(|((s, l), n)| {
+                (
+                    vec![("source", s.clone()), ("link", l.clone())],
+                    counter(*n),
+                )
+            }),
         )?;
         family(
             &mut enc,

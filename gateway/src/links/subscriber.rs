@@ -49,7 +49,8 @@ impl LinkContext {
     ) -> NewRecord {
         match result.and_then(crate::upkeep::rules::in_range) {
             Ok(reading) => {
-                self.counters.accepted(self.source.as_str());
+                self.counters
+                    .accepted(self.source.as_str(), self.link.as_str());
                 self.presence.accepted(&reading);
                 record_of(&reading)
             }

@@ -68,9 +68,10 @@ impl InProcessGateway {
     pub fn accepted_from(&self, source: &str) -> u64 {
         self.counters
             .accepted_snapshot()
-            .get(source)
-            .copied()
-            .unwrap_or(0)
+            .iter()
+            .filter(|((s, _link), _)| s == source)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Stops the daemon and checks it stopped cleanly.

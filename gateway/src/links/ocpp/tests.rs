@@ -595,8 +595,16 @@ async fn an_oversized_message_is_refused_and_the_connection_survives() {
     );
     let beat = call(&mut ws, r#"[2,"h","Heartbeat",{}]"#.into()).await;
     assert_eq!(beat[0], 3);
+    // The dead letter is committed on its own; wait for it (bounded).
     let mut reader = rig.journal.reader("test").unwrap();
-    let letters = reader.peek(RecordClass::DeadLetter.lane(), 10).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let letters = loop {
+        let letters = reader.peek(RecordClass::DeadLetter.lane(), 10).unwrap();
+        if !letters.is_empty() || std::time::Instant::now() > deadline {
+            break letters;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     let letter: Json = serde_json::from_slice(&letters[0].payload).unwrap();
     assert_eq!(letter["reason"], "oversized", "{letter}");
 }
