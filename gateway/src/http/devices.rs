@@ -224,11 +224,8 @@ async fn kept_events(
     id: &str,
     window: HistoryWindow,
 ) -> Result<Vec<Value>, ApiError> {
-    let time = |name: &str, v: Option<&str>, default: retrofit_protocols::Timestamp| {
-        v.map_or(Ok(default), |v| {
-            v.parse()
-                .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
-        })
+    let time = |name: &str, v: Option<&str>, default| {
+        v.map_or(Ok(default), |v| super::upkeep::timestamp(name, v))
     };
     let now = crate::clock::now();
     let to = time("to", window.to.as_deref(), now)?;
@@ -238,10 +235,7 @@ async fn kept_events(
         return Err(ApiError::bad_request("to must be after from"));
     }
     let (site, device) = (state.config.gateway.site.clone(), id.to_string());
-    let history = tokio::task::spawn_blocking(move || store.load(&site, from, to))
-        .await
-        .map_err(|e| ApiError::unavailable(format!("history task: {e}")))?
-        .map_err(|e| ApiError::unavailable(format!("history: {e}")))?;
+    let history = super::upkeep::blocking(move || store.load(&site, from, to)).await?;
     Ok(history
         .readings
         .iter()

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::auth::Role;
 use super::error::ApiError;
-use super::upkeep::store;
+use super::upkeep::{blocking, store};
 use super::ApiState;
 use crate::upkeep::history::Maintenance;
 
@@ -32,15 +32,6 @@ pub struct MaintenanceWindow {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MaintenanceList {
     pub windows: Vec<MaintenanceWindow>,
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::upkeep::store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::unavailable(format!("history task: {e}")))?
-        .map_err(|e| ApiError::unavailable(format!("history: {e}")))
 }
 
 #[utoipa::path(get, path = "/api/v1/maintenance", tag = "maintenance", security(("bearer" = [])),

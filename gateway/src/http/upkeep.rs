@@ -46,6 +46,23 @@ pub struct SlaParams {
     pub format: Option<String>,
 }
 
+/// Runs a history call on the blocking pool; its failure is a 503.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::upkeep::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("history task: {e}")))?
+        .map_err(|e| ApiError::unavailable(format!("history: {e}")))
+}
+
+/// A query parameter `name` as an RFC 3339 time, or a 400.
+pub(super) fn timestamp(name: &str, value: &str) -> Result<Timestamp, ApiError> {
+    value
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+}
+
 pub(super) fn store(state: &ApiState) -> Result<HistoryStore, ApiError> {
     state
         .history
@@ -78,7 +95,7 @@ async fn mark(
     let (who, at) = (by.clone(), crate::clock::now());
     let marked = tokio::task::spawn_blocking(move || store.mark(action, &alarm, &who, at))
         .await
-        .map_err(|e| ApiError::bad_request(format!("mark failed: {e}")))?;
+        .map_err(|e| ApiError::unavailable(format!("history task: {e}")))?;
     let alarm = match marked {
         Ok(alarm) => alarm,
         Err(AlarmError::NotFound(id)) => return Err(ApiError::not_found(format!("no alarm {id}"))),
@@ -132,11 +149,7 @@ pub async fn sla(
 ) -> Result<Response, ApiError> {
     state.tokens.require(&headers, Role::Viewer)?;
     let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let time = |name: &str, v: &str| {
-        v.parse::<Timestamp>()
-            .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
-    };
-    let window = (time("from", &p.from)?, time("to", &p.to)?);
+    let window = (timestamp("from", &p.from)?, timestamp("to", &p.to)?);
     let kind = p
         .kind
         .as_deref()
