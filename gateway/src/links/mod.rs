@@ -13,6 +13,7 @@ pub mod mqtt;
 pub mod ocpp;
 pub mod sequence;
 pub mod serial;
+pub mod state_file;
 pub mod subscriber;
 
 use std::ops::Range;

@@ -48,11 +48,10 @@ pub struct TransactionStore {
 
 impl TransactionStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(dir.join(FILE_NAME))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             CREATE TABLE IF NOT EXISTS ocpp_transaction (
+        let conn = crate::links::state_file::open(
+            dir,
+            FILE_NAME,
+            "CREATE TABLE IF NOT EXISTS ocpp_transaction (
                  id INTEGER PRIMARY KEY AUTOINCREMENT,
                  charge_point TEXT NOT NULL,
                  connector INTEGER NOT NULL,
