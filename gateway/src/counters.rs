@@ -4,7 +4,9 @@
 //! outcome of every request a polling link made to a device (Modbus:
 //! `ok`, `timeout`, `crc_error`, `short_frame`, `garbled`, `exception`,
 //! and `delivered` once a poll's reading is committed), read by the
-//! gateway's periodic self-report, the demo summary and `/metrics`.
+//! gateway's periodic self-report, the demo summary and `/metrics`; and
+//! the failures of the small state stores links keep in the data
+//! directory (Modbus counter totals).
 //!
 //! Cheap to update from any task; never holds a lock across an await.
 
@@ -21,6 +23,8 @@ pub struct Counters {
     requests: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Vendor keys no codec map entry reads, per device.
     ignored_keys: Mutex<BTreeMap<String, u64>>,
+    /// Failed opens and writes of a link's state store, per store.
+    state_store_failures: Mutex<BTreeMap<String, u64>>,
 }
 
 /// Sums over every source, for the gateway's own telemetry.
@@ -103,6 +107,19 @@ impl Counters {
     /// Lost readings per source.
     pub fn lost_snapshot(&self) -> BTreeMap<String, u64> {
         self.lost.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Counts a failed open or write of the state store `store`.
+    pub fn state_store_failure(&self, store: &str) {
+        add(&self.state_store_failures, store, 1);
+    }
+
+    /// Failed opens and writes per state store.
+    pub fn state_store_failures_snapshot(&self) -> BTreeMap<String, u64> {
+        self.state_store_failures
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
     }
 
     pub fn totals(&self) -> Totals {

@@ -448,7 +448,10 @@ impl LinkRunner {
             LinkSpec::Lorawan(c) => Self::Lorawan(Arc::new(c.clone())),
             LinkSpec::Mqtt(c) => Self::Mqtt(Arc::new(c.clone())),
             LinkSpec::Serial(c) => Self::Serial(Arc::new(c.clone())),
-            LinkSpec::Modbus(c) => Self::Modbus(Arc::new(c.clone())),
+            LinkSpec::Modbus(c) => Self::Modbus(Arc::new(ModbusLinkConfig {
+                data_dir: data_dir.to_path_buf(),
+                ..c.clone()
+            })),
             LinkSpec::Ocpp(c) => Self::Ocpp(Arc::new(OcppLinkConfig {
                 data_dir: data_dir.to_path_buf(),
                 ..c.clone()

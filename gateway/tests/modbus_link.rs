@@ -11,19 +11,22 @@
 //! bounded window); the dead slave is reported offline with the reason and
 //! comes back when it answers; a rolled-over counter keeps counting; every
 //! exception, CRC error, short or garbled frame and timeout is counted and
-//! the poller goes on.
+//! the poller goes on. A counter's total survives gateway restarts (a
+//! SIGKILL after a saved rollover, a clean stop, a meter reset while the
+//! gateway is down) and never goes backwards.
 
 // A test crate: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use retrofit_gateway::links::modbus::CounterTotals;
 use support::modbus::{InProcessGateway, ModbusPeer};
 use support::mqtt::{Collector, Message};
-use support::{wait_until, Mosquitto, VictoriaMetrics};
+use support::{wait_until, GatewayProcess, Mosquitto, VictoriaMetrics};
 
 const SITE: &str = "mb-site";
 const POLL_MS: u64 = 200;
@@ -35,7 +38,7 @@ const HEALTHY: [(&str, &str); 4] = [
     ("tcp-1", "ev_charger"),
 ];
 
-fn config(dir: &Path, broker: &Mosquitto, vm: &VictoriaMetrics, peer: &ModbusPeer) -> String {
+fn config_text(dir: &Path, broker: &Mosquitto, vm: &VictoriaMetrics, peer: &ModbusPeer) -> String {
     let maps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/modbus");
     let files: Vec<String> = ["level-4-20ma", "ddsu666", "rain-gauge"]
         .iter()
@@ -119,6 +122,37 @@ tcp = "127.0.0.1:{tcp}"
     )
 }
 
+/// What the tests run against: Mosquitto, VictoriaMetrics, the pymodbus
+/// peer, a collector on the normalized topics, and the gateway's config
+/// file in a temp dir.
+struct Bench {
+    broker: Mosquitto,
+    vm: VictoriaMetrics,
+    peer: ModbusPeer,
+    collector: Collector,
+    config: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Bench {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (broker, vm) = (Mosquitto::start(), VictoriaMetrics::start());
+        let peer = ModbusPeer::start(dir.path());
+        let collector = Collector::start(broker.port, "retrofit/v1/#");
+        let config = dir.path().join("gateway.toml");
+        std::fs::write(&config, config_text(dir.path(), &broker, &vm, &peer)).unwrap();
+        Self {
+            broker,
+            vm,
+            peer,
+            collector,
+            config,
+            dir,
+        }
+    }
+}
+
 fn devices() -> String {
     let rows = [
         ("lvl-1", "drainage", "rtu", 1, "level-4-20ma", 200),
@@ -153,6 +187,22 @@ fn last_is(messages: &[Message], kind: &str, device: &str, name: &str, want: f64
         .is_some_and(|v| (v - want).abs() < 1e-6 * want.abs().max(1.0))
 }
 
+/// The rain gauge's saved counter state (last raw, total), once saved.
+fn saved_rain(dir: &Path) -> Option<(f64, f64)> {
+    let saved = CounterTotals::open(&dir.join("data")).ok()?.load().ok()?;
+    let rain = saved.iter().find(|s| s.point.device == "rain-3")?;
+    Some((rain.total.last_raw(), rain.total.value()))
+}
+
+fn stop_cleanly(gateway: &mut GatewayProcess) {
+    let status = gateway.terminate();
+    assert!(status.success(), "exit {status:?}; log:\n{}", gateway.log());
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9 * b.abs().max(1.0)
+}
+
 fn status(messages: &[Message], device: &str) -> Option<serde_json::Value> {
     let topic = format!("retrofit/v1/{SITE}/drainage/{device}/status");
     messages
@@ -174,9 +224,14 @@ fn rfc3339(ms: i64) -> String {
 
 #[test]
 fn modbus_rtu_and_tcp_against_pymodbus() {
-    let dir = tempfile::tempdir().unwrap();
-    let (broker, vm) = (Mosquitto::start(), VictoriaMetrics::start());
-    let mut peer = ModbusPeer::start(dir.path());
+    let Bench {
+        dir: _dir,
+        broker: _broker,
+        vm,
+        mut peer,
+        collector,
+        config,
+    } = Bench::start();
     // Level: unit code 1 (cm), 1 decimal, 1234 -> 123.4 cm = 1.234 m.
     peer.command("set rtu 1 3 2 1 1 1234");
     // DDSU666 floats, high word first: 230.5 V, 5.25 A, 1.2 kW; 1500.5 kWh.
@@ -186,10 +241,7 @@ fn modbus_rtu_and_tcp_against_pymodbus() {
     peer.command("set rtu 3 4 0 65530 25");
     // TCP: 12.5 W as a word-swapped float (CDAB), current -1234 -> -12.34 A.
     peer.command("set tcp 1 3 0 0x0000 0x4148 0xFFFF 0xFB2E");
-    let collector = Collector::start(broker.port, "retrofit/v1/#");
-    let path = dir.path().join("gateway.toml");
-    std::fs::write(&path, config(dir.path(), &broker, &vm, &peer)).unwrap();
-    let gateway = InProcessGateway::start(&path);
+    let gateway = InProcessGateway::start(&config);
 
     let values_arrived = |m: &[Message]| {
         last_is(m, "drainage", "lvl-1", "level_m", 1.234)
@@ -301,4 +353,59 @@ fn modbus_rtu_and_tcp_against_pymodbus() {
             && last("ev_charger_current_a", "tcp-1") == Some(-12.34)
     });
     gateway.stop();
+}
+
+#[test]
+fn counter_totals_survive_gateway_restarts() {
+    let Bench {
+        dir,
+        broker: _broker,
+        vm: _vm,
+        mut peer,
+        collector,
+        config,
+    } = Bench::start();
+    peer.command("set rtu 3 4 0 65530 25");
+    let mut gateway = GatewayProcess::start(&config);
+    let limit = Duration::from_secs(30);
+    let total =
+        |want: f64| move |m: &[Message]| last_is(m, "drainage", "rain-3", "rain_mm_total", want);
+
+    collector.wait_for("the first total", limit, total(13_106.0));
+    // The counter rolls over (65530 -> 3: 9 tips); that is saved at once.
+    peer.command("set rtu 3 4 0 3");
+    collector.wait_for("the total after the rollover", limit, total(13_107.8));
+    wait_until("the rollover saved", limit, || {
+        saved_rain(dir.path()).is_some_and(|(raw, t)| raw == 3.0 && close(t, 13_107.8))
+    });
+    // Killed; the counter moves on to 10, far below the raw value before
+    // the rollover: the total goes on from the saved one (7 tips more),
+    // not from the device's 2 mm.
+    gateway.kill();
+    peer.command("set rtu 3 4 0 10");
+    gateway.restart();
+    collector.wait_for("the total after the kill", limit, total(13_109.2));
+    // Counted on (nothing to save at once): the clean stop saves it.
+    peer.command("set rtu 3 4 0 20");
+    collector.wait_for("the total at 20 tips", limit, total(13_111.2));
+    stop_cleanly(&mut gateway);
+    let (raw, saved) = saved_rain(dir.path()).expect("totals saved at the stop");
+    assert!(raw == 20.0 && close(saved, 13_111.2), "saved {raw} {saved}");
+    // The meter is reset to 5 tips while the gateway is down: counted on.
+    peer.command("set rtu 3 4 0 5");
+    gateway.restart();
+    collector.wait_for("the total after the reset", limit, total(13_112.2));
+    stop_cleanly(&mut gateway);
+
+    // In measurement order (a killed gateway may publish a reading again
+    // after its restart), the total never went backwards.
+    let mut totals: Vec<(String, f64)> = telemetry(&collector.messages(), "drainage", "rain-3")
+        .iter()
+        .filter_map(|m| Some((ts_of(m), metric(m, "rain_mm_total")?)))
+        .collect();
+    totals.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(totals.len() >= 4, "{totals:?}");
+    for pair in totals.windows(2) {
+        assert!(pair[1].1 >= pair[0].1, "the total went backwards: {pair:?}");
+    }
 }

@@ -1,7 +1,7 @@
 //! `GET /metrics`: Prometheus text (OpenMetrics) through
 //! `prometheus-client`: readings in per source, rejects by source and
 //! reason, lost readings, Modbus requests per device and outcome, vendor
-//! keys no codec map reads, readings out and health per output, the
+//! keys no codec map reads, failures of links' state stores, readings out and health per output, the
 //! forwarder batch latency histogram, journal depth, age and drops per
 //! output and lane, the kept history's drops and size, devices by status,
 //! open alarms by severity, and the process's RSS and CPU. Needs a token on the API address; open on
@@ -75,6 +75,7 @@ struct Snapshot {
     lost: BTreeMap<String, u64>,
     requests: BTreeMap<(String, &'static str), u64>,
     ignored_keys: BTreeMap<String, u64>,
+    state_store_failures: BTreeMap<String, u64>,
     outputs: BTreeMap<String, OutputState>,
     journal: Option<JournalStats>,
     /// The kept history's drops by cause and table, and its size.
@@ -112,6 +113,7 @@ impl Snapshot {
             lost: state.counters.lost_snapshot(),
             requests: state.counters.requests_snapshot(),
             ignored_keys: state.counters.ignored_keys_snapshot(),
+            state_store_failures: state.counters.state_store_failures_snapshot(),
             outputs: state.outputs.snapshot(),
             journal,
             history,
@@ -219,6 +221,15 @@ impl Collector for Snapshot {
             self.ignored_keys
                 .iter()
                 .map(|(d, n)| (by("device", d), counter(*n))),
+        )?;
+        family(
+            &mut enc,
+            "retrofit_state_store_failures",
+            "Failed opens and writes of a link's state store (kept in memory instead), per store",
+            Counter,
+            self.state_store_failures
+                .iter()
+                .map(|(s, n)| (by("store", s), counter(*n))),
         )?;
         family(
             &mut enc,

@@ -8,6 +8,7 @@
 //! is complete. This module never opens the bus.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +52,8 @@ pub struct ModbusLinkConfig {
     pub dead_after: u32,
     pub dead_backoff_max: Duration,
     pub slaves: Vec<Slave>,
+    /// Where counter totals are kept across restarts (set by the daemon).
+    pub data_dir: PathBuf,
 }
 
 /// A device on the bus.
@@ -124,6 +127,7 @@ impl ModbusLinkConfig {
             dead_after: dead_after.max(1),
             dead_backoff_max,
             slaves,
+            data_dir: PathBuf::new(),
         })
     }
 }

@@ -28,7 +28,8 @@
 //!
 //! One owner task per bus ([`poller`]) serialises every request on it;
 //! register maps are config ([`map`]), reads are coalesced ([`plan`]),
-//! values decoded ([`decode`], [`values`], [`totals`]), and a dead slave
+//! values decoded ([`decode`], [`values`], [`totals`]; counter totals kept
+//! across restarts by [`keeper`] in [`counter_store`]), and a dead slave
 //! is backed off and reported offline without stalling the others
 //! ([`schedule`]). Writes exist for later commands ([`write`]) and only
 //! for points a map marks `writable`. Nothing here acknowledges anything:
@@ -36,8 +37,10 @@
 
 mod bus;
 mod config;
+mod counter_store;
 mod decode;
 mod includes;
+mod keeper;
 mod map;
 mod plan;
 mod point;
@@ -57,8 +60,10 @@ pub use bus::{wait_until, Answer, Bus, Values};
 pub use config::{
     minimum_inter_frame, ModbusLinkConfig, Slave, Transport, BITS_PER_CHAR, DEFAULT_BAUD,
 };
+pub use counter_store::{CounterPoint, CounterTotals, CounterTotalsError, SavedTotal};
 pub use includes::load_maps;
 pub use map::{MapEntry, Maps, RegisterMap, Table};
 pub use plan::Block;
 pub use poller::run_modbus_link;
+pub use totals::Total;
 pub use write::{write_point, WriteError};

@@ -4,7 +4,8 @@
 //! the slave that is due next, counts the outcome of every request per
 //! device, submits each poll's reading to the intake (a poll counts as
 //! delivered once its reading is committed), and tells presence when a
-//! slave dies, with the reason.
+//! slave dies, with the reason. Beside it, the bus's [`TotalsKeeper`]
+//! saves the counter totals each committed reading carried.
 //!
 //! A slave that does not answer ends its poll at its first silent request,
 //! so it costs the bus one timeout per poll, and a dead one only at its
@@ -22,13 +23,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::bus::{Answer, Bus, Values};
 use super::config::{ModbusLinkConfig, Slave};
+use super::counter_store::SavedTotal;
+use super::keeper::TotalsKeeper;
 use super::schedule::{Change, Schedule};
 use super::tap::Failure;
-use super::totals::Total;
+use super::totals::SlaveTotals;
 use super::values::{metrics, raw_values};
 use crate::backoff::Backoff;
 use crate::clock::SeqClock;
 use crate::intake::Submission;
+use crate::journal::RecordClass;
 use crate::links::subscriber::LinkContext;
 
 /// Longest a TCP connect may take.
@@ -38,7 +42,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 struct Polled {
     slave: Slave,
     schedule: Schedule,
-    totals: Vec<Option<Total>>,
+    totals: SlaveTotals,
 }
 
 /// What one poll got.
@@ -48,14 +52,30 @@ struct PollOutcome {
     lost: Option<String>,
 }
 
-/// Runs the link until `stop` is cancelled.
+/// Runs the link until `stop` is cancelled, then saves its counter totals.
 pub async fn run_modbus_link(
     config: Arc<ModbusLinkConfig>,
     ctx: LinkContext,
     stop: CancellationToken,
 ) {
+    let (keeper, saved) = TotalsKeeper::open(&ctx.link, &config.data_dir, &ctx.counters).await;
+    let poller = ModbusPoller {
+        config: &config,
+        ctx: &ctx,
+        keeper: &keeper,
+        seq: SeqClock::default(),
+    };
+    tokio::join!(
+        poller.run(polled(&config, &saved), &stop),
+        keeper.keep(&stop)
+    );
+    keeper.finish().await;
+}
+
+/// The slaves of the bus, their totals resumed from `saved`.
+fn polled(config: &ModbusLinkConfig, saved: &[SavedTotal]) -> Vec<Polled> {
     let now = Instant::now();
-    let mut slaves: Vec<Polled> = config
+    config
         .slaves
         .iter()
         .map(|s| Polled {
@@ -66,49 +86,53 @@ pub async fn run_modbus_link(
                 config.dead_backoff_max,
                 now,
             ),
-            totals: vec![None; s.map.points.len()],
+            totals: SlaveTotals::new(s, saved),
         })
-        .collect();
-    let mut poller = ModbusPoller {
-        config: &config,
-        ctx: &ctx,
-        seq: SeqClock::default(),
-    };
-    let mut backoff = Backoff::default();
-    loop {
-        let wait = match Bus::open(&config.transport, config.inter_frame, CONNECT_TIMEOUT).await {
-            Ok(mut bus) => {
-                backoff.reset();
-                tracing::info!(link = %ctx.link, bus = ?config.transport, "modbus bus open");
-                match poller.serve(&mut bus, &mut slaves, &stop).await {
-                    None => return,
-                    Some(why) => {
-                        let wait = backoff.next_delay(None);
-                        tracing::warn!(link = %ctx.link, error = %why, retry_in = ?wait, "modbus bus lost");
-                        wait
-                    }
-                }
-            }
-            Err(e) => {
-                let wait = backoff.next_delay(None);
-                tracing::warn!(link = %ctx.link, error = %e, retry_in = ?wait, "cannot open modbus bus");
-                wait
-            }
-        };
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
+        .collect()
 }
 
 struct ModbusPoller<'a> {
     config: &'a ModbusLinkConfig,
     ctx: &'a LinkContext,
+    keeper: &'a TotalsKeeper,
     seq: SeqClock,
 }
 
 impl ModbusPoller<'_> {
+    /// Opens the bus (again, with capped backoff, after it is lost) and
+    /// polls `slaves` until `stop`.
+    async fn run(mut self, mut slaves: Vec<Polled>, stop: &CancellationToken) {
+        let (config, ctx) = (self.config, self.ctx);
+        let link = &ctx.link;
+        let mut backoff = Backoff::default();
+        loop {
+            let wait = match Bus::open(&config.transport, config.inter_frame, CONNECT_TIMEOUT).await
+            {
+                Ok(mut bus) => {
+                    backoff.reset();
+                    tracing::info!(%link, bus = ?config.transport, "modbus bus open");
+                    match self.serve(&mut bus, &mut slaves, stop).await {
+                        None => return,
+                        Some(why) => {
+                            let wait = backoff.next_delay(None);
+                            tracing::warn!(%link, error = %why, retry_in = ?wait, "modbus bus lost");
+                            wait
+                        }
+                    }
+                }
+                Err(e) => {
+                    let wait = backoff.next_delay(None);
+                    tracing::warn!(%link, error = %e, retry_in = ?wait, "cannot open modbus bus");
+                    wait
+                }
+            };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
     /// Polls until stopped (`None`) or the bus is lost (why).
     async fn serve(
         &mut self,
@@ -217,10 +241,17 @@ impl ModbusPoller<'_> {
             return Some(());
         }
         let record = self.ctx.record(result, slave.device.id.as_str(), &[]);
+        let totals = (record.class == RecordClass::Telemetry)
+            .then(|| self.keeper.pending(polled.totals.snapshot(&raw)))
+            .flatten();
         let counters = self.ctx.counters.clone();
         let device = slave.device.id.to_string();
-        let delivered =
-            Box::new(move || counters.request(&device, "delivered")) as crate::intake::Ack;
+        let delivered = Box::new(move || {
+            counters.request(&device, "delivered");
+            if let Some(totals) = totals {
+                totals.committed();
+            }
+        }) as crate::intake::Ack;
         self.ctx
             .intake
             .submit(Submission::new(vec![record], Some(delivered)))

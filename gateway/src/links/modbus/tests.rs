@@ -217,7 +217,7 @@ fn decimals_and_unit_registers_scale_the_level() {
     use super::values::{metrics, raw_values};
     use super::Values;
     let slave = slave_of(GOOD);
-    let mut totals = vec![None; slave.map.points.len()];
+    let mut totals = super::totals::SlaveTotals::new(&slave, &[]);
     // Unit code 1 (cm), 1 decimal, 1234 -> 123.4 cm; 1500.5 kWh, CDAB.
     let answers = [
         Some(Values::Words(vec![1, 1, 1234])),
@@ -241,7 +241,7 @@ fn hostile_register_values_are_rejected_not_panicked_on() {
     use super::values::{metrics, raw_values};
     use super::Values;
     let slave = slave_of(GOOD);
-    let mut totals = vec![None; slave.map.points.len()];
+    let mut totals = super::totals::SlaveTotals::new(&slave, &[]);
     for (words, why) in [
         (vec![1, 9, 1234], "decimals register says 9"),
         (vec![7, 1, 1234], "unknown unit code 7"),
@@ -287,4 +287,37 @@ fn writes_only_where_the_map_allows_and_values_fit() {
         e.contains("writable needs function 1 (coils) or 3 (holding registers)"),
         "{e}"
     );
+}
+
+#[test]
+fn saved_totals_resume_and_each_reading_hands_on_what_it_carried() {
+    use super::totals::SlaveTotals;
+    use super::values::{metrics, raw_values};
+    use super::{CounterTotals, Values};
+    let slave = slave_of(GOOD);
+    let meter = |words: Vec<u16>| raw_values(&slave, &[None, Some(Values::Words(words))]);
+    // A first run: 1500.5 kWh, then the meter is reset to 2 kWh.
+    let mut totals = SlaveTotals::new(&slave, &[]);
+    let raw = meter(vec![0x9000, 0x44BB]);
+    metrics(&slave, &raw, &mut totals).unwrap();
+    assert!(!totals.snapshot(&raw).turned);
+    let raw = meter(vec![0x0000, 0x4000]);
+    metrics(&slave, &raw, &mut totals).unwrap();
+    let reset = totals.snapshot(&raw);
+    assert!(reset.turned, "a reset is saved at once");
+    assert!(!totals.snapshot(&raw).turned, "the mark is taken once");
+    let dir = tempfile::tempdir().unwrap();
+    let store = CounterTotals::open(dir.path()).unwrap();
+    store
+        .save(reset.totals.iter().map(|(p, t)| (p.as_ref(), t)))
+        .unwrap();
+    // After a restart the meter says 3 kWh: counted on from the saved 2.
+    let mut totals = SlaveTotals::new(&slave, &store.load().unwrap());
+    let raw = meter(vec![0x0000, 0x4040]);
+    let m = metrics(&slave, &raw, &mut totals).unwrap();
+    assert_eq!(number(&m, "energy_wh"), 1_503_500.0);
+    // A reading without the meter carries no total to save.
+    let raw = raw_values(&slave, &[Some(Values::Words(vec![1, 1, 1234])), None]);
+    metrics(&slave, &raw, &mut totals).unwrap();
+    assert!(totals.snapshot(&raw).totals.is_empty());
 }

@@ -15,7 +15,7 @@ use super::bus::Values;
 use super::config::Slave;
 use super::decode::DataType;
 use super::map::Point;
-use super::totals::Total;
+use super::totals::SlaveTotals;
 use crate::normalize::Rejection;
 
 /// Most decimals a decimals register may give.
@@ -42,7 +42,7 @@ pub fn raw_values(slave: &Slave, answers: &[Option<Values>]) -> Vec<Option<f64>>
 pub fn metrics(
     slave: &Slave,
     raw: &[Option<f64>],
-    totals: &mut [Option<Total>],
+    totals: &mut SlaveTotals,
 ) -> Result<Metrics, Rejection> {
     let mut metrics = Metrics::new();
     for (i, p) in slave.map.points.iter().enumerate() {
@@ -57,15 +57,7 @@ pub fn metrics(
             if p.from_mount_height {
                 v = slave.mount_height_m.unwrap_or(0.0) - v;
             }
-            if let (Some(modulus), Some(slot)) = (p.counter, totals.get_mut(i)) {
-                match slot {
-                    Some(total) => {
-                        total.advance(r, k, modulus);
-                    }
-                    None => *slot = Some(Total::start(r, v)),
-                }
-                v = slot.map_or(v, |t| t.value());
-            }
+            v = totals.count(i, r, k, v);
             Value::number(v).map_err(|e| invalid(p, e.to_string()))?
         };
         metrics.push((metric.clone(), value));
