@@ -100,11 +100,13 @@ pub async fn run_with_counters(
             )
         };
         let name = crate::upkeep::output::OUTPUT_NAME;
-        let cfg = ForwarderConfig {
-            shutdown_deadline: FLUSH_DEADLINE,
-            ..ForwarderConfig::default()
-        };
-        forwarders.spawn(supervise_output(name, sink, &journal, cfg, &outputs_stop));
+        forwarders.spawn(supervise_output(
+            name,
+            sink,
+            &journal,
+            crate::upkeep::output::forwarder_config(FLUSH_DEADLINE),
+            &outputs_stop,
+        ));
     }
     let sla_points_stop = CancellationToken::new();
     let sla_points =
@@ -126,10 +128,10 @@ pub async fn run_with_counters(
     });
     let presence_stop = CancellationToken::new();
     let (book, rule_book) = watch_books(&config, history.clone()).await?;
-    let (feed, presence_task) = presence::start(book, intake.clone(), presence_stop.clone());
     let (rules, rules_task) =
         crate::upkeep::rules::task::start(rule_book, intake.clone(), presence_stop.clone());
-    let feed = feed.with_rules(rules);
+    let (feed, presence_task) =
+        presence::start(book, intake.clone(), Some(rules), presence_stop.clone());
     let links_stop = CancellationToken::new();
     let (health_tx, health) = mpsc::unbounded_channel();
     let reporter = tokio::spawn(report_link_health(health, intake.clone()));

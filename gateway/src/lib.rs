@@ -4,6 +4,7 @@
 //! Data flows one way: `links` -> `normalize` -> `intake` (commit to the
 //! `journal`, then acknowledge the source) -> `forwarder` -> `sinks`.
 
+pub mod accepted;
 pub mod backoff;
 pub mod broker;
 pub mod clock;

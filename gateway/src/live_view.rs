@@ -33,8 +33,9 @@ const LIVE_BACKLOG: usize = 1024;
 pub struct DeviceView {
     /// Its latest status payload (`online`/`offline`, since, reason).
     pub status: Option<Value>,
-    /// Its latest telemetry payload.
-    pub last_telemetry: Option<Value>,
+    /// Its latest telemetry payload, as committed (parsed when asked for:
+    /// telemetry is most of the stream and rarely looked at).
+    last_telemetry: Option<Arc<str>>,
     /// Raised and not yet cleared alarms, by `alarm_id`.
     pub active_alarms: BTreeMap<String, Value>,
     /// Its most recent readings, oldest first (raw payloads).
@@ -42,6 +43,11 @@ pub struct DeviceView {
 }
 
 impl DeviceView {
+    /// Its latest telemetry reading.
+    pub fn last_telemetry(&self) -> Option<Value> {
+        serde_json::from_str(self.last_telemetry.as_deref()?).ok()
+    }
+
     /// The recent readings, oldest first.
     pub fn recent(&self) -> Vec<Value> {
         self.recent
@@ -100,15 +106,22 @@ impl LiveView {
             let Ok(text) = std::str::from_utf8(&record.payload) else {
                 continue;
             };
-            let Ok(value) = serde_json::from_str::<Value>(text) else {
-                continue;
-            };
-            let Some(device) = value.get("device").and_then(Value::as_str) else {
+            let Ok(head) = serde_json::from_str::<Head<'_>>(text) else {
                 continue;
             };
             let text: Arc<str> = Arc::from(text);
-            let view = devices.entry(device.to_string()).or_default();
-            update(view, record.class, value);
+            let view = match devices.get_mut(head.device.as_ref()) {
+                Some(view) => view,
+                None => devices.entry(head.device.into_owned()).or_default(),
+            };
+            match record.class {
+                RecordClass::Telemetry => view.last_telemetry = Some(text.clone()),
+                class => {
+                    if let Ok(value) = serde_json::from_str::<Value>(&text) {
+                        update(view, class, value);
+                    }
+                }
+            }
             if view.recent.len() == self.per_device {
                 view.recent.pop_front();
             }
@@ -167,9 +180,17 @@ impl LiveView {
     }
 }
 
+/// What the view needs of every reading: whose it is.
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    device: std::borrow::Cow<'a, str>,
+}
+
+/// Takes a status or event into the view.
 fn update(view: &mut DeviceView, class: RecordClass, value: Value) {
     match class {
-        RecordClass::Telemetry => view.last_telemetry = Some(value),
+        RecordClass::Telemetry => {}
         RecordClass::Status => view.status = Some(value),
         RecordClass::Event => {
             let id = value
@@ -228,7 +249,7 @@ mod tests {
         batch.push(record(RecordClass::Telemetry, "not json"));
         view.apply(&batch);
         let w1 = view.device("w1").unwrap();
-        assert_eq!(w1.last_telemetry.as_ref().unwrap()["seq"], 19);
+        assert_eq!(w1.last_telemetry().unwrap()["seq"], 19);
         assert_eq!(w1.active_alarms.keys().collect::<Vec<_>>(), ["a2"]);
         let recent = w1.recent();
         assert_eq!(recent.len(), RECENT_MIN);

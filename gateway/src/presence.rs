@@ -25,6 +25,7 @@ use retrofit_protocols::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::accepted::AcceptedReadings;
 use crate::devices::Device;
 use crate::intake::{record_of, Intake, Submission};
 use crate::upkeep::rules::task::RulesFeed;
@@ -271,7 +272,7 @@ enum Observation {
 #[derive(Clone)]
 pub struct PresenceFeed {
     tx: mpsc::UnboundedSender<Observation>,
-    rules: Option<RulesFeed>,
+    accepted: Arc<AcceptedReadings>,
 }
 
 impl PresenceFeed {
@@ -294,36 +295,40 @@ impl PresenceFeed {
     }
 
     /// Reports an accepted reading: the device was seen, and the rules
-    /// look at it.
-    pub fn accepted(&self, reading: &Reading) {
-        self.seen(&reading.device, reading.ts);
-        if let Some(rules) = &self.rules {
-            rules.observe(reading);
-        }
-    }
-
-    /// Also hands every accepted reading to the gateway-side rules.
-    pub fn with_rules(self, rules: RulesFeed) -> Self {
-        Self {
-            rules: Some(rules),
-            ..self
-        }
+    /// (when given) look at it.
+    pub fn accepted(&self, reading: Reading) {
+        self.accepted.push(reading);
     }
 }
 
-/// Starts the presence task; it stops with `stop`.
+/// Starts the presence task; it stops with `stop`. It hands the readings
+/// the links accepted on to `rules`, a batch at a time.
 pub fn start(
     mut book: PresenceBook,
     intake: Intake,
+    rules: Option<RulesFeed>,
     stop: CancellationToken,
 ) -> (PresenceFeed, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Observation>();
+    let accepted = Arc::new(AcceptedReadings::default());
+    let feed = PresenceFeed {
+        tx,
+        accepted: accepted.clone(),
+    };
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             let readings = tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => book.tick(crate::clock::now()),
+                batch = accepted.take() => {
+                    let now = crate::clock::now();
+                    let seen = batch.iter().flat_map(|r| book.observe(&r.device, r.ts, now)).collect();
+                    if let Some(rules) = &rules {
+                        rules.observe(batch).await;
+                    }
+                    seen
+                }
                 Some(seen) = rx.recv() => match seen {
                     Observation::Seen(device, ts) => book.observe(&device, ts, crate::clock::now()),
                     Observation::Link(link, up) => {
@@ -342,7 +347,7 @@ pub fn start(
             }
         }
     });
-    (PresenceFeed { tx, rules: None }, task)
+    (feed, task)
 }
 
 #[cfg(test)]

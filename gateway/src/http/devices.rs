@@ -122,7 +122,7 @@ fn summary(device: &Device, view: Option<&DeviceView>) -> DeviceSummary {
         link: device.link.to_string(),
         status,
         status_detail,
-        last_reading: view.and_then(|v| v.last_telemetry.clone()),
+        last_reading: view.and_then(DeviceView::last_telemetry),
         open_alarms: view
             .map(|v| v.active_alarms.values().cloned().collect())
             .unwrap_or_default(),

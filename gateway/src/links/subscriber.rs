@@ -51,8 +51,9 @@ impl LinkContext {
             Ok(reading) => {
                 self.counters
                     .accepted(self.source.as_str(), self.link.as_str());
-                self.presence.accepted(&reading);
-                record_of(&reading)
+                let record = record_of(&reading);
+                self.presence.accepted(reading);
+                record
             }
             Err(rejection) => {
                 self.counters

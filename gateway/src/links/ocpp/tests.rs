@@ -83,7 +83,7 @@ impl Rig {
             std::slice::from_ref(&device),
             crate::clock::now(),
         );
-        let (presence, _) = presence::start(book, intake.clone(), stop.clone());
+        let (presence, _) = presence::start(book, intake.clone(), None, stop.clone());
         let cp = ChargePointConfig {
             device,
             connectors: 2,

@@ -130,7 +130,7 @@ impl Rig {
         ];
         let stop = CancellationToken::new();
         let book = PresenceBook::new(site.clone(), &devices, NOW);
-        let (presence, _) = presence::start(book, intake.clone(), stop.clone());
+        let (presence, _) = presence::start(book, intake.clone(), None, stop.clone());
         let config = SerialLinkConfig {
             id: Id::parse("rs485").unwrap(),
             port: "/dev/ttyTEST".into(),

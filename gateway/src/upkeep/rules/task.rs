@@ -1,8 +1,8 @@
-//! Runs the [`RuleBook`](super::RuleBook): links hand it every accepted
-//! reading through a [`RulesFeed`]; the alarm readings it calls for are
-//! committed through the intake like any reading. It never blocks a link
-//! (the feed is an unbounded channel of readings already committed or
-//! being committed).
+//! Runs the [`RuleBook`](super::RuleBook): the presence task hands it the
+//! readings the links accepted, a batch at a time, through a [`RulesFeed`]
+//! (bounded: the presence task waits while the rules are behind; the links
+//! never wait for either); the alarm readings it calls for are committed
+//! through the intake like any reading.
 
 use retrofit_protocols::reading::Reading;
 use tokio::sync::mpsc;
@@ -14,15 +14,21 @@ use super::{Active, RuleBook};
 use crate::intake::{record_of, Intake, Submission};
 use crate::upkeep::store::HistoryStore;
 
-/// Hands accepted readings to the rules.
+/// Batches of accepted readings waiting for the rules; while this many
+/// wait, the sender waits.
+const BATCHES_WAITING: usize = 4;
+
+/// Hands accepted readings to the rules, a batch at a time.
 #[derive(Clone)]
 pub struct RulesFeed {
-    tx: mpsc::UnboundedSender<Reading>,
+    tx: mpsc::Sender<Vec<Reading>>,
 }
 
 impl RulesFeed {
-    pub fn observe(&self, reading: &Reading) {
-        let _ = self.tx.send(reading.clone());
+    /// Waits while [`BATCHES_WAITING`] batches wait; a stopped rules task
+    /// takes nothing.
+    pub async fn observe(&self, readings: Vec<Reading>) {
+        let _ = self.tx.send(readings).await;
     }
 }
 
@@ -32,7 +38,7 @@ pub fn start(
     intake: Intake,
     stop: CancellationToken,
 ) -> (RulesFeed, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Reading>();
+    let (tx, mut rx) = mpsc::channel::<Vec<Reading>>(BATCHES_WAITING);
     let task = tokio::spawn(async move {
         let site = intake.identity().site.clone();
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -41,7 +47,7 @@ pub fn start(
             let alarms = tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => book.tick(&site, now),
-                Some(r) = rx.recv() => book.observe(&r, now.as_millis()),
+                Some(batch) = rx.recv() => batch.iter().flat_map(|r| book.observe(r, now.as_millis())).collect(),
                 else => return,
             };
             if alarms.is_empty() {

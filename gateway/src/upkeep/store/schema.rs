@@ -15,13 +15,28 @@ use super::StoreError;
 /// The history file of a data directory.
 pub const FILE_NAME: &str = "history.sqlite3";
 
-const TABLES: &str = "
+/// Reading keys in time order: a commit of new readings touches only the
+/// newest pages, whatever devices they come from.
+const SEEN: &str = "
 CREATE TABLE IF NOT EXISTS seen (
     device TEXT NOT NULL, ts INTEGER NOT NULL, seq INTEGER NOT NULL,
     connector INTEGER NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL,
     state TEXT,
-    PRIMARY KEY (device, ts, seq, connector)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS seen_by_ts ON seen (ts);
+    PRIMARY KEY (ts, device, seq, connector)) WITHOUT ROWID;";
+
+/// The layout this code writes (`PRAGMA user_version`). Version 0 kept
+/// `seen` in device order (plus an index on `ts`), so that every reading
+/// dirtied a page of its own device's: one page written per reading.
+const VERSION: i64 = 1;
+
+/// Version 0's `seen` (recognised by its `seen_by_ts` index), put aside
+/// before the time-ordered table is created, then copied into it.
+const SEEN_V0_ASIDE: &str = "ALTER TABLE seen RENAME TO seen_v0;";
+const SEEN_V0_COPY: &str = "
+INSERT INTO seen SELECT device, ts, seq, connector, kind, source, state FROM seen_v0;
+DROP TABLE seen_v0;";
+
+const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS events (
     device TEXT NOT NULL, ts INTEGER NOT NULL, seq INTEGER NOT NULL,
     alarm_id TEXT, state TEXT, payload BLOB NOT NULL,
@@ -51,10 +66,36 @@ pub fn open(dir: &Path) -> Result<Connection, StoreError> {
         path: dir.to_owned(),
         source,
     })?;
-    let conn = Connection::open(file_path(dir))?;
+    let mut conn = Connection::open(file_path(dir))?;
     conn.busy_timeout(Duration::from_secs(10))?;
     let _: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(TABLES)?;
+    upgrade(&mut conn)?;
     Ok(conn)
+}
+
+/// Brings an older file to [`VERSION`] in one transaction.
+fn upgrade(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version >= VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    let device_ordered: i64 = tx.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'seen_by_ts'",
+        [],
+        |r| r.get(0),
+    )?;
+    if device_ordered > 0 {
+        tracing::info!("history: reordering reading keys by time (one-off upgrade)");
+        tx.execute_batch(SEEN_V0_ASIDE)?;
+    }
+    tx.execute_batch(SEEN)?;
+    if device_ordered > 0 {
+        tx.execute_batch(SEEN_V0_COPY)?;
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    tx.commit()?;
+    Ok(())
 }

@@ -239,3 +239,58 @@ fn ack_and_arrive_follow_the_alarm_and_refuse_unknown_ones() {
     let h = s.load(&id("s"), Timestamp(0), Timestamp(60 * MIN)).unwrap();
     assert_eq!(h.first_arrival(&id1), Some(Timestamp(9 * MIN)));
 }
+
+#[test]
+fn a_version_0_file_is_reordered_by_time_and_keeps_its_readings() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let old = rusqlite::Connection::open(dir.path().join(FILE_NAME)).unwrap();
+        old.execute_batch(
+            "CREATE TABLE seen (
+                device TEXT NOT NULL, ts INTEGER NOT NULL, seq INTEGER NOT NULL,
+                connector INTEGER NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL,
+                state TEXT,
+                PRIMARY KEY (device, ts, seq, connector)) WITHOUT ROWID;
+             CREATE INDEX seen_by_ts ON seen (ts);
+             INSERT INTO seen VALUES ('lift-1', 60000, 1, 0, 'elevator', 'mqtt', 'normal'),
+                                     ('lift-1', 120000, 2, 0, 'elevator', 'mqtt', 'fault');",
+        )
+        .unwrap();
+    }
+    let s = store(&dir, 1 << 30);
+    let states = |s: &HistoryStore| {
+        s.load(&id("s"), Timestamp(0), Timestamp(10 * MIN))
+            .unwrap()
+            .readings
+            .iter()
+            .map(|r| (r.seq, r.body.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        states(&s),
+        [(1, mode_only("normal")), (2, mode_only("fault"))]
+    );
+    s.record(&[reading("lift-1", DeviceKind::Elevator, 2, 2, mode("fault"))])
+        .unwrap();
+    assert_eq!(states(&s).len(), 2, "still idempotent after the upgrade");
+    drop(s);
+    let conn = rusqlite::Connection::open(dir.path().join(FILE_NAME)).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let old_index: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('seen_by_ts', 'seen_v0')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!((version, old_index), (1, 0));
+}
+
+fn mode_only(m: &str) -> Body {
+    Body::Telemetry(vec![(
+        MetricName::parse("mode").unwrap(),
+        Value::text(m).unwrap(),
+    )])
+}

@@ -84,9 +84,9 @@ fn state_of(r: &Reading) -> Option<&str> {
 fn insert_reading(tx: &Transaction<'_>, r: &Reading) -> Result<usize, StoreError> {
     let (device, ts, seq) = (r.device.as_str(), r.ts.as_millis(), r.seq as i64);
     let n = match &r.body {
-        Body::Telemetry(_) => tx.execute(
-            "INSERT OR IGNORE INTO seen VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
+        Body::Telemetry(_) => tx
+            .prepare_cached("INSERT OR IGNORE INTO seen VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+            .execute(params![
                 device,
                 ts,
                 seq,
@@ -94,23 +94,20 @@ fn insert_reading(tx: &Transaction<'_>, r: &Reading) -> Result<usize, StoreError
                 r.kind.as_str(),
                 r.source.as_str(),
                 state_of(r)
-            ],
-        )?,
-        Body::Event(e) => tx.execute(
-            "INSERT OR IGNORE INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
+            ])?,
+        Body::Event(e) => tx
+            .prepare_cached("INSERT OR IGNORE INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![
                 device,
                 ts,
                 seq,
                 e.alarm_id.as_str(),
                 e.state.as_str(),
                 r.to_json()
-            ],
-        )?,
-        Body::Status(_) => tx.execute(
-            "INSERT OR IGNORE INTO events VALUES (?1, ?2, ?3, NULL, NULL, ?4)",
-            params![device, ts, seq, r.to_json()],
-        )?,
+            ])?,
+        Body::Status(_) => tx
+            .prepare_cached("INSERT OR IGNORE INTO events VALUES (?1, ?2, ?3, NULL, NULL, ?4)")?
+            .execute(params![device, ts, seq, r.to_json()])?,
     };
     Ok(n)
 }
