@@ -100,13 +100,11 @@ pub async fn run_with_counters(
             )
         };
         let name = crate::upkeep::output::OUTPUT_NAME;
-        forwarders.spawn(supervise_output(
-            name,
-            sink,
-            &journal,
-            crate::upkeep::output::forwarder_config(FLUSH_DEADLINE),
-            &outputs_stop,
-        ));
+        let cfg = ForwarderConfig {
+            shutdown_deadline: FLUSH_DEADLINE,
+            ..ForwarderConfig::default()
+        };
+        forwarders.spawn(supervise_output(name, sink, &journal, cfg, &outputs_stop));
     }
     let sla_points_stop = CancellationToken::new();
     let sla_points =

@@ -11,6 +11,12 @@
 //! terminal (never escape codes in a file or the journal), or one JSON
 //! object per line with `--log-format json` (`RETROFIT_LOG_FORMAT=json`)
 //! for log shippers. `RUST_LOG` filters, `info` by default.
+//!
+//! The async work runs on one runtime worker thread unless
+//! `TOKIO_WORKER_THREADS` asks for more: SQLite and other blocking work
+//! already has threads of its own, and with a second worker every wake-up
+//! also woke the idle worker to look for work to steal (measured end to end
+//! in docs/BENCHMARKS.md: about 15 % of the gateway's CPU per reading).
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -176,7 +182,11 @@ fn init_logging(format: LogFormat) -> anyhow::Result<()> {
 
 fn run(config: Config, log_format: LogFormat) -> anyhow::Result<()> {
     init_logging(log_format)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        runtime.worker_threads(1);
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .context("cannot start the runtime")?;

@@ -65,12 +65,12 @@ impl JournalReader {
         let mut rows = stmt.query(params![after, limit])?;
         let mut entries = Vec::with_capacity(max.min(4096));
         while let Some(row) = rows.next()? {
-            entries.push(Entry {
+            entries.push(Entry::new(
                 lane,
-                pos: to_u64(row.get(0)?, "position")?,
-                class: RecordClass::from_code(row.get(1)?)?,
-                payload: row.get(2)?,
-            });
+                to_u64(row.get(0)?, "position")?,
+                RecordClass::from_code(row.get(1)?)?,
+                row.get(2)?,
+            ));
         }
         Ok(entries)
     }

@@ -1,8 +1,14 @@
 //! What the journal stores: record classes, their delivery lanes, and the
 //! entries handed to outputs.
 //!
-//! This module only names things and maps them to their stored codes; it
-//! never touches the database and never interprets payload bytes.
+//! This module names things and maps them to their stored codes; it never
+//! touches the database. The one place payload bytes are interpreted is
+//! [`Entry::reading`], which decodes a reading at most once for all the
+//! outputs that take the same entry from the journal's memory.
+
+use std::sync::{Arc, OnceLock};
+
+use retrofit_protocols::reading::Reading;
 
 use crate::journal::JournalError;
 
@@ -128,7 +134,7 @@ pub struct NewRecord {
 }
 
 /// A committed record as an output sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub lane: Lane,
     /// Position in the lane: strictly increasing in commit order, never
@@ -136,7 +142,45 @@ pub struct Entry {
     pub pos: u64,
     pub class: RecordClass,
     pub payload: Vec<u8>,
+    /// The payload as a reading, once an output asked; shared by the
+    /// copies of this entry every output takes from the journal's memory.
+    decoded: Arc<OnceLock<Result<Arc<Reading>, String>>>,
 }
+
+impl Entry {
+    pub fn new(lane: Lane, pos: u64, class: RecordClass, payload: Vec<u8>) -> Self {
+        Self {
+            lane,
+            pos,
+            class,
+            payload,
+            decoded: Arc::default(),
+        }
+    }
+
+    /// The payload as a reading (decoded on the first call of any copy of
+    /// this entry); the decoding error for a payload that is no reading.
+    pub fn reading(&self) -> Result<Arc<Reading>, String> {
+        self.decoded
+            .get_or_init(|| {
+                Reading::from_json(&self.payload)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+}
+
+/// Two entries are equal when they are the same record; whether either
+/// was decoded yet does not matter.
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.lane, self.pos, self.class, &self.payload)
+            == (other.lane, other.pos, other.class, &other.payload)
+    }
+}
+
+impl Eq for Entry {}
 
 /// A count per record class (drops, for instance).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -57,12 +57,12 @@ impl Tail {
         for record in records {
             let lane = record.class.lane();
             let i = lane.index();
-            self.lanes[i].push(Entry {
+            self.lanes[i].push(Entry::new(
                 lane,
-                pos: next[i],
-                class: record.class,
-                payload: record.payload.clone(),
-            });
+                next[i],
+                record.class,
+                record.payload.clone(),
+            ));
             next[i] += 1;
         }
         self.trim(after);

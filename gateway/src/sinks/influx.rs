@@ -17,7 +17,6 @@ use influxdb2::api::write::TimestampPrecision;
 use influxdb2::RequestError;
 use retrofit_protocols::deadletter::DeadLetter;
 use retrofit_protocols::line_protocol::write_reading;
-use retrofit_protocols::reading::Reading;
 use retrofit_protocols::{Id, Source};
 use serde::Deserialize;
 
@@ -181,7 +180,8 @@ fn line_of(entry: &Entry) -> Option<String> {
     if entry.class == RecordClass::DeadLetter {
         return None;
     }
-    let reading = Reading::from_json(&entry.payload)
+    let reading = entry
+        .reading()
         .inspect_err(|e| tracing::error!(pos = entry.pos, error = %e, "journal entry is not a reading; skipped"))
         .ok()?;
     let mut line = String::with_capacity(160);

@@ -139,7 +139,7 @@ impl MqttSink {
                 retain: false,
             });
         }
-        match Reading::from_json(&entry.payload) {
+        match entry.reading() {
             Ok(r) => Some(Message {
                 topic: r.topic().to_string(),
                 payload: &entry.payload,

@@ -6,12 +6,13 @@
 //! It never drops an entry it could not record: a failed write is a retry,
 //! so the journal keeps the entry until the history has it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use retrofit_protocols::reading::Reading;
 
 use super::store::HistoryStore;
-use crate::forwarder::{ForwarderConfig, Output, OutputError};
+use crate::forwarder::{Output, OutputError};
 use crate::journal::{Entry, RecordClass};
 
 /// The journal output name of the history.
@@ -19,24 +20,6 @@ pub const OUTPUT_NAME: &str = "history";
 
 /// How often retention and the size bound are applied.
 const BOUND_EVERY: Duration = Duration::from_secs(60);
-
-/// How long a shallow lane may wait to fill a batch: nothing reads the
-/// history within a second of a reading, and each commit costs the same
-/// few pages however many readings it holds.
-const LINGER: Duration = Duration::from_secs(1);
-
-/// Most readings per history commit.
-const BATCH_MAX: usize = 2000;
-
-/// The history's forwarder: large batches, at most [`LINGER`] late.
-pub fn forwarder_config(shutdown_deadline: Duration) -> ForwarderConfig {
-    ForwarderConfig {
-        batch_max: BATCH_MAX,
-        flush_interval: LINGER,
-        shutdown_deadline,
-        ..ForwarderConfig::default()
-    }
-}
 
 /// Feeds the kept history from the journal.
 pub struct HistoryOutput {
@@ -62,11 +45,11 @@ fn retry(reason: impl ToString) -> OutputError {
 
 /// The readings of a batch; dead letters and (never expected) undecodable
 /// payloads are skipped.
-fn readings(batch: &[Entry]) -> Vec<Reading> {
+fn readings(batch: &[Entry]) -> Vec<Arc<Reading>> {
     batch
         .iter()
         .filter(|e| e.class != RecordClass::DeadLetter)
-        .filter_map(|e| match Reading::from_json(&e.payload) {
+        .filter_map(|e| match e.reading() {
             Ok(r) => Some(r),
             Err(err) => {
                 tracing::warn!(pos = e.pos, error = %err, "journal entry is not a reading; not kept in history");

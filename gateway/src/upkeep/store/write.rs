@@ -15,12 +15,15 @@ use crate::upkeep::sla::state_metric;
 
 impl HistoryStore {
     /// Records readings; returns how many were new.
-    pub fn record(&self, readings: &[Reading]) -> Result<usize, StoreError> {
+    pub fn record<R: std::borrow::Borrow<Reading>>(
+        &self,
+        readings: &[R],
+    ) -> Result<usize, StoreError> {
         self.with(|conn| {
             let tx = conn.transaction()?;
             let mut new = 0;
             for r in readings {
-                new += insert_reading(&tx, r)?;
+                new += insert_reading(&tx, r.borrow())?;
             }
             tx.commit()?;
             Ok(new)
