@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::journal::lane_state::LaneState;
 use crate::journal::writer::{PendingAcks, Undropped};
-use crate::journal::{ClassCounts, JournalError, Lane};
+use crate::journal::{ClassCounts, Entry, JournalError, Lane, RecordClass};
 
 /// Pending acks older than this are due for a write.
 pub const WRITE_AFTER: Duration = Duration::from_millis(200);
@@ -47,6 +47,20 @@ struct Pending {
     since: Option<Instant>,
     /// Entries the pending acks cover.
     entries: u64,
+    /// A transaction took the acks and has not published its fronts yet:
+    /// a drop it makes is not visible in the fronts.
+    committing: bool,
+    /// Deliveries acknowledged meanwhile, checked against the fronts that
+    /// transaction publishes.
+    deferred: Vec<Delivery>,
+}
+
+/// The entries of one delivered batch: output, lane, position and class.
+#[derive(Debug)]
+struct Delivery {
+    output: String,
+    lane: Lane,
+    entries: Vec<(u64, RecordClass)>,
 }
 
 impl AckBook {
@@ -74,6 +88,17 @@ impl AckBook {
         upto_pos: u64,
         entries: u64,
     ) -> Result<(), JournalError> {
+        self.record_locked(&mut *self.lock()?, output, lane, upto_pos, entries)
+    }
+
+    fn record_locked(
+        &self,
+        pending: &mut Pending,
+        output: &str,
+        lane: Lane,
+        upto_pos: u64,
+        entries: u64,
+    ) -> Result<(), JournalError> {
         if !self.is_registered(output) {
             return Err(JournalError::UnknownOutput(output.to_owned()));
         }
@@ -85,7 +110,6 @@ impl AckBook {
                 last,
             });
         }
-        let mut pending = self.lock()?;
         pending.since.get_or_insert_with(Instant::now);
         pending.entries += entries;
         let cursor = pending.acks.entry(output.to_owned()).or_default();
@@ -109,18 +133,46 @@ impl AckBook {
         self.outputs.iter().any(|o| o == output)
     }
 
-    /// Records that `output` delivered, despite a drop, entries the size
-    /// bound had counted as its drops.
-    pub fn undropped(&self, output: &str, delivered: ClassCounts) -> Result<(), JournalError> {
-        if delivered.total() == 0 || !self.is_registered(output) {
+    /// Records that `output` delivered `batch` (one lane, position order)
+    /// and acknowledges it, `entries` more than it had acknowledged
+    /// before. Entries of it the size bound dropped (and counted as its
+    /// drops) while it was on its way are taken off that count with the
+    /// next transaction; while a transaction is under way, whose drops the
+    /// fronts do not show yet, they are checked when it ends.
+    pub fn record_delivery(
+        &self,
+        output: &str,
+        batch: &[Entry],
+        entries: u64,
+    ) -> Result<(), JournalError> {
+        let Some(last) = batch.last() else {
             return Ok(());
-        }
+        };
+        let delivery = Delivery {
+            output: output.to_owned(),
+            lane: last.lane,
+            entries: batch.iter().map(|e| (e.pos, e.class)).collect(),
+        };
+        // One lock for the check and the ack: a transaction cannot take
+        // the ack without the check having seen its drops.
         let mut pending = self.lock()?;
-        let counts = pending.undropped.entry(output.to_owned()).or_default();
-        for class in crate::journal::RecordClass::ALL {
-            counts.add(class, delivered.get(class));
+        self.record_locked(&mut pending, output, last.lane, last.pos, entries)?;
+        if pending.committing {
+            pending.deferred.push(delivery);
+        } else {
+            self.check(&mut pending, &delivery);
         }
         Ok(())
+    }
+
+    /// Takes `delivery`'s entries before the front off its output's drops.
+    fn check(&self, pending: &mut Pending, delivery: &Delivery) {
+        let front = self.front(delivery.lane);
+        let mut counts = ClassCounts::default();
+        for (_, class) in delivery.entries.iter().take_while(|(pos, _)| *pos < front) {
+            counts.add(*class, 1);
+        }
+        add_undropped(pending, &delivery.output, counts);
     }
 
     /// The first position the file holds in `lane`, as of the last commit.
@@ -130,18 +182,31 @@ impl AckBook {
 
     /// Moves the heads and fronts after a commit (call with the writer
     /// locked).
-    pub fn committed(&self, lanes: &[LaneState; 2]) {
+    pub fn committed(&self, lanes: &[LaneState; 2]) -> Result<(), JournalError> {
         for ((head, front), lane) in self.heads.iter().zip(&self.fronts).zip(lanes) {
             head.store(lane.last_pos(), Ordering::Release);
             front.store(lane.first_pos, Ordering::Release);
         }
+        self.end_transaction(&mut *self.lock()?);
+        Ok(())
     }
 
-    /// Everything pending, for the writer's next transaction.
+    /// Checks the deliveries acknowledged while a transaction was under
+    /// way against the fronts as they are now.
+    fn end_transaction(&self, pending: &mut Pending) {
+        pending.committing = false;
+        for delivery in std::mem::take(&mut pending.deferred) {
+            self.check(pending, &delivery);
+        }
+    }
+
+    /// Everything pending, for the writer's next transaction, which is
+    /// under way until [`AckBook::committed`] or [`AckBook::restore`].
     pub fn take(&self) -> Result<(PendingAcks, Undropped), JournalError> {
         let mut pending = self.lock()?;
         pending.since = None;
         pending.entries = 0;
+        pending.committing = true;
         Ok((
             std::mem::take(&mut pending.acks),
             std::mem::take(&mut pending.undropped),
@@ -150,10 +215,11 @@ impl AckBook {
 
     /// Gives back what a failed transaction did not write.
     pub fn restore(&self, (acks, undropped): (PendingAcks, Undropped)) -> Result<(), JournalError> {
-        for (output, counts) in undropped {
-            self.undropped(&output, counts)?;
-        }
         let mut pending = self.lock()?;
+        for (output, counts) in undropped {
+            add_undropped(&mut pending, &output, counts);
+        }
+        self.end_transaction(&mut pending);
         pending.since.get_or_insert_with(Instant::now);
         for (output, acked) in acks {
             let cursor = pending.acks.entry(output).or_default();
@@ -177,6 +243,17 @@ impl AckBook {
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Pending>, JournalError> {
         self.pending.lock().map_err(|_| JournalError::Poisoned)
+    }
+}
+
+/// Adds to `output`'s delivered-despite-a-drop counts.
+fn add_undropped(pending: &mut Pending, output: &str, delivered: ClassCounts) {
+    if delivered.total() == 0 {
+        return;
+    }
+    let counts = pending.undropped.entry(output.to_owned()).or_default();
+    for class in RecordClass::ALL {
+        counts.add(class, delivered.get(class));
     }
 }
 
@@ -231,5 +308,55 @@ mod tests {
         assert_eq!(book.due_in(), Some(Duration::ZERO));
         book.take().unwrap();
         assert_eq!(book.due_in(), None);
+    }
+
+    fn batch(positions: std::ops::Range<u64>) -> Vec<Entry> {
+        positions
+            .map(|pos| Entry::new(Lane::Bulk, pos, RecordClass::Telemetry, Vec::new()))
+            .collect()
+    }
+
+    fn lanes(first_pos: u64) -> [LaneState; 2] {
+        let lane = LaneState {
+            first_pos,
+            next_pos: 11,
+            live_bytes: 0,
+        };
+        [lane, lane]
+    }
+
+    fn undropped_telemetry(book: &AckBook, output: &str) -> u64 {
+        let (_, undropped) = book.take().unwrap();
+        undropped.get(output).map_or(0, |c| c.telemetry)
+    }
+
+    #[test]
+    fn a_delivery_past_a_drop_is_taken_off_the_drops() {
+        let book = book();
+        book.committed(&lanes(4)).unwrap();
+        book.record_delivery("influx", &batch(2..6), 5).unwrap();
+        assert_eq!(
+            undropped_telemetry(&book, "influx"),
+            2,
+            "2 and 3 were dropped"
+        );
+    }
+
+    #[test]
+    fn a_delivery_acknowledged_during_a_dropping_transaction_is_checked_after_it() {
+        let book = book();
+        // The transaction took the acks (not this delivery's) and drops
+        // 1..=5 as influx's; the output acknowledges 2..6 meanwhile.
+        let taken = book.take().unwrap();
+        assert!(taken.0.is_empty());
+        book.record_delivery("influx", &batch(2..6), 5).unwrap();
+        book.committed(&lanes(6)).unwrap();
+        assert_eq!(undropped_telemetry(&book, "influx"), 4);
+        // A failed transaction publishes nothing new: checked against the
+        // fronts as they were.
+        let taken = book.take().unwrap();
+        book.record_delivery("mqtt", &batch(5..8), 2).unwrap();
+        book.restore(taken).unwrap();
+        assert_eq!(undropped_telemetry(&book, "mqtt"), 1);
     }
 }

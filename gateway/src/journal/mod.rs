@@ -136,7 +136,7 @@ impl Journal {
                 return Err(e);
             }
         };
-        self.inner.acks.committed(&writer.lanes());
+        self.inner.acks.committed(&writer.lanes())?;
         self.inner.dropping.store(
             outcome.dropped.total() > 0,
             std::sync::atomic::Ordering::Release,
@@ -239,24 +239,21 @@ impl Journal {
             self.inner.acks.restore(pending)?;
             return Err(e);
         }
-        self.inner.acks.committed(&writer.lanes());
+        self.inner.acks.committed(&writer.lanes())?;
         self.tail()?.trim(&writer.lanes());
         Ok(())
     }
 
-    /// Counts the entries of a delivered batch that the size bound had
-    /// dropped meanwhile (counted as `output`'s drops); they are taken off
-    /// its drop count with the next transaction.
-    fn delivered_despite_drops(&self, output: &str, batch: &[Entry]) -> Result<(), JournalError> {
-        let Some(lane) = batch.first().map(|e| e.lane) else {
-            return Ok(());
-        };
-        let front = self.inner.acks.front(lane);
-        let mut counts = ClassCounts::default();
-        for entry in batch.iter().take_while(|e| e.pos < front) {
-            counts.add(entry.class, 1);
-        }
-        self.inner.acks.undropped(output, counts)
+    /// Records that `output` delivered `batch` and acknowledges it, to be
+    /// written with the next transaction; entries of it the size bound had
+    /// dropped meanwhile are taken off its drop count.
+    fn record_delivery(
+        &self,
+        output: &str,
+        batch: &[Entry],
+        entries: u64,
+    ) -> Result<(), JournalError> {
+        self.inner.acks.record_delivery(output, batch, entries)
     }
 
     /// Up to `max` committed entries of `lane` after `after`, from memory,

@@ -107,8 +107,10 @@ impl JournalReader {
         let Some(last) = batch.last() else {
             return Ok(());
         };
-        self.journal.delivered_despite_drops(&self.output, batch)?;
-        self.ack_deferred(last.lane, last.pos)
+        let entries = last.pos.saturating_sub(self.acked[last.lane.index()]);
+        self.journal.record_delivery(&self.output, batch, entries)?;
+        self.advance(last.lane, last.pos);
+        Ok(())
     }
 
     fn advance(&mut self, lane: Lane, upto_pos: u64) {
