@@ -48,6 +48,8 @@ use crate::presence::{self, PresenceBook, PresenceFeed};
 use crate::sinks::influx::InfluxSink;
 use crate::sinks::mqtt::MqttSink;
 use crate::supervisor::{self, LinkAlarms, LinkHealth, RestartPolicy};
+use crate::upkeep::output::{HistoryOutput, OUTPUT_NAME};
+use crate::upkeep::store::HistoryStore;
 
 /// How long outputs may keep flushing after intake has stopped.
 pub const FLUSH_DEADLINE: Duration = Duration::from_secs(10);
@@ -73,7 +75,7 @@ pub async fn run_with_counters(
     };
     let history = open_history(&config).await;
     if history.is_some() {
-        outputs.push(crate::upkeep::output::OUTPUT_NAME);
+        outputs.push(OUTPUT_NAME);
     }
     let (journal, _lock) = open_journal(&config, outputs).await?;
     let identity = Arc::new(GatewayIdentity {
@@ -90,22 +92,14 @@ pub async fn run_with_counters(
 
     let outputs_stop = CancellationToken::new();
     let health = OutputHealth::default();
-    let mut forwarders = start_outputs(&config, &journal, &identity, &health, &outputs_stop);
-    if let Some(store) = history.clone() {
-        let h = health.clone();
-        let sink = move || {
-            Watched::new(
-                crate::upkeep::output::HistoryOutput::new(store.clone()),
-                h.clone(),
-            )
-        };
-        let name = crate::upkeep::output::OUTPUT_NAME;
-        let cfg = ForwarderConfig {
-            shutdown_deadline: FLUSH_DEADLINE,
-            ..ForwarderConfig::default()
-        };
-        forwarders.spawn(supervise_output(name, sink, &journal, cfg, &outputs_stop));
-    }
+    let forwarders = start_outputs(
+        &config,
+        &journal,
+        &identity,
+        history.as_ref(),
+        &health,
+        &outputs_stop,
+    );
     let sla_points_stop = CancellationToken::new();
     let sla_points =
         crate::upkeep::store_points::start(&config, history.as_ref(), sla_points_stop.clone());
@@ -133,7 +127,7 @@ pub async fn run_with_counters(
     let links_stop = CancellationToken::new();
     let (health_tx, health) = mpsc::unbounded_channel();
     let reporter = tokio::spawn(report_link_health(health, intake.clone()));
-    let mut links = start_links(&config, &intake, &counters, &feed, &health_tx, &links_stop);
+    let links = start_links(&config, &intake, &counters, &feed, &health_tx, &links_stop);
     drop(health_tx);
     let self_report = tokio::spawn(crate::self_report::run_self_report(
         intake.clone(),
@@ -144,34 +138,85 @@ pub async fn run_with_counters(
     tracing::info!(gateway = %config.gateway.id, site = %config.gateway.site, "gateway running");
 
     shutdown.cancelled().await;
-    tracing::info!("stopping: intake first, then outputs flush");
-    links_stop.cancel();
-    sla_points_stop.cancel();
-    if let Some(task) = sla_points {
-        stop_within(task, "sla points").await;
+    Running {
+        links_stop,
+        links,
+        self_report,
+        reporter,
+        sla_points_stop,
+        sla_points,
+        presence_stop,
+        presence_task,
+        rules_task,
+        intake,
+        identity,
+        writer,
+        outputs_stop,
+        forwarders,
+        http_stop,
+        http,
+        journal,
     }
-    while links.join_next().await.is_some() {}
-    stop_within(self_report, "self-report").await;
-    stop_within(reporter, "link health report").await;
-    presence_stop.cancel();
-    stop_within(presence_task, "presence").await;
-    stop_within(rules_task, "rules").await;
-    announce_offline(&intake, &identity).await;
-    drop(intake);
-    let written = writer.await.context("intake writer failed")?;
-    outputs_stop.cancel();
-    join_outputs(forwarders).await;
-    http_stop.cancel();
-    if let Some(http) = http {
-        stop_within(http, "HTTP API").await;
+    .stop()
+    .await
+}
+
+/// Everything the daemon started, with the tokens that stop it.
+struct Running {
+    links_stop: CancellationToken,
+    links: JoinSet<()>,
+    self_report: JoinHandle<()>,
+    reporter: JoinHandle<()>,
+    sla_points_stop: CancellationToken,
+    sla_points: Option<JoinHandle<()>>,
+    presence_stop: CancellationToken,
+    presence_task: JoinHandle<()>,
+    rules_task: JoinHandle<()>,
+    intake: Intake,
+    identity: Arc<GatewayIdentity>,
+    writer: crate::intake::WriterHandle,
+    outputs_stop: CancellationToken,
+    forwarders: JoinSet<()>,
+    http_stop: CancellationToken,
+    http: Option<JoinHandle<()>>,
+    journal: Journal,
+}
+
+impl Running {
+    /// Stops intake first (links, then what submits on its own), commits
+    /// the gateway's offline status, lets the outputs flush, then stops
+    /// the API and persists the journal.
+    async fn stop(mut self) -> anyhow::Result<()> {
+        tracing::info!("stopping: intake first, then outputs flush");
+        self.links_stop.cancel();
+        self.sla_points_stop.cancel();
+        if let Some(task) = self.sla_points {
+            stop_within(task, "sla points").await;
+        }
+        while self.links.join_next().await.is_some() {}
+        stop_within(self.self_report, "self-report").await;
+        stop_within(self.reporter, "link health report").await;
+        self.presence_stop.cancel();
+        stop_within(self.presence_task, "presence").await;
+        stop_within(self.rules_task, "rules").await;
+        announce_offline(&self.intake, &self.identity).await;
+        drop(self.intake);
+        let written = self.writer.await.context("intake writer failed")?;
+        self.outputs_stop.cancel();
+        join_outputs(self.forwarders).await;
+        self.http_stop.cancel();
+        if let Some(http) = self.http {
+            stop_within(http, "HTTP API").await;
+        }
+        let journal = self.journal;
+        tokio::task::spawn_blocking(move || journal.sync())
+            .await
+            .context("journal sync failed")?
+            .context("cannot persist the journal")?;
+        written.context("intake stopped with uncommitted input")?;
+        tracing::info!("gateway stopped");
+        Ok(())
     }
-    tokio::task::spawn_blocking(move || journal.sync())
-        .await
-        .context("journal sync failed")?
-        .context("cannot persist the journal")?;
-    written.context("intake stopped with uncommitted input")?;
-    tracing::info!("gateway stopped");
-    Ok(())
 }
 
 /// Starts the intake; with a live view, the view follows its commits.
@@ -224,7 +269,7 @@ async fn open_journal(
 /// Opens the kept history on the blocking pool; without it the gateway
 /// still runs (and says so), the journal does not wait for a history
 /// output that is not there.
-async fn open_history(config: &Config) -> Option<crate::upkeep::store::HistoryStore> {
+async fn open_history(config: &Config) -> Option<HistoryStore> {
     let config = config.clone();
     match tokio::task::spawn_blocking(move || crate::upkeep::open_store(&config)).await {
         Ok(Ok(store)) => Some(store),
@@ -243,7 +288,7 @@ async fn open_history(config: &Config) -> Option<crate::upkeep::store::HistorySt
 /// taken back from the kept history (on the blocking pool: SQLite reads).
 async fn watch_books(
     config: &Config,
-    history: Option<crate::upkeep::store::HistoryStore>,
+    history: Option<HistoryStore>,
 ) -> anyhow::Result<(PresenceBook, crate::upkeep::rules::RuleBook)> {
     let config = config.clone();
     tokio::task::spawn_blocking(move || {
@@ -328,10 +373,13 @@ async fn announce(intake: &Intake, identity: &GatewayIdentity, status: Presence,
         .await;
 }
 
+/// The forwarders of the normalized MQTT output, the store (when
+/// configured) and the kept history (when open).
 fn start_outputs(
     config: &Config,
     journal: &Journal,
     identity: &Arc<GatewayIdentity>,
+    history: Option<&HistoryStore>,
     health: &OutputHealth,
     stop: &CancellationToken,
 ) -> JoinSet<()> {
@@ -358,6 +406,15 @@ fn start_outputs(
         );
         let sink = move || Watched::new(InfluxSink::new(&influx, j.clone(), id.clone()), h.clone());
         set.spawn(supervise_output("influx", sink, journal, cfg, stop));
+    }
+    if let Some(store) = history.cloned() {
+        let h = health.clone();
+        let sink = move || Watched::new(HistoryOutput::new(store.clone()), h.clone());
+        let cfg = ForwarderConfig {
+            shutdown_deadline: FLUSH_DEADLINE,
+            ..ForwarderConfig::default()
+        };
+        set.spawn(supervise_output(OUTPUT_NAME, sink, journal, cfg, stop));
     }
     set
 }
