@@ -167,6 +167,17 @@ impl Readings {
         from..self.sent
     }
 
+    /// Whether reading `i` has come out on a normalized topic.
+    fn out(&self, i: u32) -> impl Fn(&[support::mqtt::Message]) -> bool {
+        let ts = Timestamp(self.base + i64::from(i));
+        move |messages| {
+            messages.iter().any(|m| {
+                m.topic.ends_with("/telemetry")
+                    && m.json()["ts"].as_str().and_then(|t| t.parse().ok()) == Some(ts)
+            })
+        }
+    }
+
     /// Indices of the readings the store holds.
     fn stored(&self, rig: &Rig) -> BTreeSet<u32> {
         let mut stored = BTreeSet::new();
@@ -288,6 +299,14 @@ fn journal_full_drops_oldest_telemetry_counts_it_and_keeps_alarms() {
         "overflow raised",
         Duration::from_secs(60),
         overflow("raised"),
+    );
+    // The journal drops while it appends the outage's readings: all of
+    // them are committed (they come out on the normalized topic in order)
+    // before the store comes back, so the drops are one episode.
+    rig.collector.wait_for(
+        "the outage's readings committed",
+        Duration::from_secs(60),
+        readings.out(outage.end - 1),
     );
 
     // The store comes back: the journal drains, appends stop dropping.
