@@ -198,6 +198,26 @@ impl LinkEntry {
             }
         }
     }
+
+    /// Refuses the MQTT connection keys on a link that has no broker
+    /// (`link` names it in the message, e.g. "a serial link"; `note` is
+    /// added to the message of the keys that carry no position).
+    pub fn refuse_broker_keys(&self, link: &str, note: &str, problems: &mut Problems<'_>) {
+        if let Some(url) = &self.url {
+            problems.at(url.span(), format!("key url does not apply to {link}"));
+        }
+        let unspanned = [
+            ("client_id", self.client_id.is_some()),
+            ("username", self.username.is_some()),
+            ("password_file", self.password_file.is_some()),
+        ];
+        for (key, _) in unspanned.iter().filter(|(_, present)| *present) {
+            problems.at(
+                self.id.span(),
+                format!("key {key} does not apply to {link}{note}"),
+            );
+        }
+    }
 }
 
 /// Refuses device keys that do not belong to the device's link type and

@@ -63,7 +63,7 @@ impl OcppLinkConfig {
         problems: &mut Problems<'_>,
     ) -> Option<Self> {
         entry.refuse_keys(&["listen", "heartbeat_interval_s", "id_tags"], problems);
-        refuse_broker_keys(&entry, problems);
+        entry.refuse_broker_keys("an ocpp link", " (passwords are per device)", problems);
         let listen = listen_address(&entry, problems);
         let heartbeat_interval_s = match &entry.heartbeat_interval_s {
             Some(h) if !(1..=86_400).contains(h.get_ref()) => {
@@ -116,23 +116,6 @@ fn id_tags(entry: &LinkEntry, problems: &mut Problems<'_>) -> HashSet<String> {
     tags.get_ref().iter().cloned().collect()
 }
 
-/// The MQTT connection keys mean nothing on a WebSocket server.
-fn refuse_broker_keys(entry: &LinkEntry, problems: &mut Problems<'_>) {
-    if let Some(url) = &entry.url {
-        problems.at(url.span(), "key url does not apply to an ocpp link");
-    }
-    let unspanned = [
-        ("client_id", entry.client_id.is_some()),
-        ("username", entry.username.is_some()),
-        ("password_file", entry.password_file.is_some()),
-    ];
-    for (key, _) in unspanned.iter().filter(|(_, present)| *present) {
-        problems.at(
-            entry.id.span(),
-            format!("key {key} does not apply to an ocpp link (passwords are per device)"),
-        );
-    }
-}
 
 /// Each `ev_charger` device by its charge point identity, unique on the link.
 fn charge_points(

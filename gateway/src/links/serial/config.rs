@@ -46,7 +46,7 @@ impl SerialLinkConfig {
         problems: &mut Problems<'_>,
     ) -> Option<Self> {
         entry.refuse_keys(&["port", "baud"], problems);
-        refuse_broker_keys(&entry, problems);
+        entry.refuse_broker_keys("a serial link", "", problems);
         let baud = entry.baud.as_ref().map_or(DEFAULT_BAUD, |b| *b.get_ref());
         if let Some(b) = entry
             .baud
@@ -88,23 +88,6 @@ impl SerialLinkConfig {
     }
 }
 
-/// The MQTT connection keys mean nothing on a serial line.
-fn refuse_broker_keys(entry: &LinkEntry, problems: &mut Problems<'_>) {
-    if let Some(url) = &entry.url {
-        problems.at(url.span(), "key url does not apply to a serial link");
-    }
-    let unspanned = [
-        ("client_id", entry.client_id.is_some()),
-        ("username", entry.username.is_some()),
-        ("password_file", entry.password_file.is_some()),
-    ];
-    for (key, _) in unspanned.iter().filter(|(_, present)| *present) {
-        problems.at(
-            entry.id.span(),
-            format!("key {key} does not apply to a serial link"),
-        );
-    }
-}
 
 /// Keys a device on a serial link may have.
 const DEVICE_KEYS: [&str; 6] = [
