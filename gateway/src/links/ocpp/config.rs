@@ -116,7 +116,6 @@ fn id_tags(entry: &LinkEntry, problems: &mut Problems<'_>) -> HashSet<String> {
     tags.get_ref().iter().cloned().collect()
 }
 
-
 /// Each `ev_charger` device by its charge point identity, unique on the link.
 fn charge_points(
     devices: &[(&DeviceEntry, &Arc<Device>)],

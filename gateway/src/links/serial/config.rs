@@ -88,7 +88,6 @@ impl SerialLinkConfig {
     }
 }
 
-
 /// Keys a device on a serial link may have.
 const DEVICE_KEYS: [&str; 6] = [
     "address",
